@@ -1,0 +1,7 @@
+"""fastmlp: scikit-learn's multilayer perceptrons, trained by Numba-compiled backprop kernels."""
+
+from ._classifier import MLPClassifier
+from ._regressor import MLPRegressor
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+__version__ = "0.1.0"

@@ -1,0 +1,173 @@
+"""The scikit-learn surface shared by MLPClassifier and MLPRegressor: parameters and
+their validation, weight initialisation, fitted attributes, prediction. No numerics:
+training is in ``_training``, arithmetic in the engines."""
+
+from itertools import chain
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.neural_network import MLPClassifier as _SklearnMLPClassifier
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from . import _training
+from .engines import ENGINES, get_engine
+from .engines._names import HIDDEN_ACTIVATIONS
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+# Rows per chunk when a sparse X is densified for prediction.
+_SPARSE_PREDICT_CHUNK = 1024
+
+
+class BaseMultilayerPerceptron(BaseEstimator):
+    """Shared base; use :class:`fastmlp.MLPClassifier` or :class:`fastmlp.MLPRegressor`."""
+
+    _parameter_constraints: dict = {
+        **{k: v for k, v in _SklearnMLPClassifier._parameter_constraints.items()},
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "engine": [StrOptions(set(ENGINES))],
+    }
+
+    # -- engine and names ------------------------------------------------------------
+    def _engine(self):
+        return get_engine(self.engine)
+
+    def _loss_name(self):
+        if self.loss == "log_loss" and self.out_activation_ == "logistic":
+            return "binary_log_loss"
+        return self.loss
+
+    # -- initialisation (scikit-learn's random stream order) ----------------------------
+    def _initialize(self, y, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        if not is_classifier(self):
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        elif self._label_binarizer.y_type_ == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            self.out_activation_ = "logistic"
+        self.coefs_ = []
+        self.intercepts_ = []
+        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+            coef, intercept = self._init_coef(fan_in, fan_out, dtype)
+            self.coefs_.append(coef)
+            self.intercepts_.append(intercept)
+        self._best_coefs = [c.copy() for c in self.coefs_]
+        self._best_intercepts = [i.copy() for i in self.intercepts_]
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _init_coef(self, fan_in, fan_out, dtype):
+        # Glorot uniform, drawn in float64 then cast, exactly as scikit-learn does.
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coef = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
+        intercept = self._random_state.uniform(-bound, bound, fan_out)
+        return coef.astype(dtype, copy=False), intercept.astype(dtype, copy=False)
+
+    # -- fitting ------------------------------------------------------------------------
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
+        if not all(isinstance(h, Integral) for h in hidden_layer_sizes):
+            raise ValueError("hidden_layer_sizes must hold integers, got %s." % hidden_layer_sizes)
+
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        n_samples, n_features = X.shape
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        self.n_outputs_ = y.shape[1]
+        layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
+
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype)
+        else:
+            self._check_warm_start_shapes(layer_units)
+
+        if not sp.issparse(X):
+            X = np.ascontiguousarray(X)
+        engine = self._engine()
+        if self.solver in _STOCHASTIC_SOLVERS:
+            _training.fit_stochastic(self, engine, X, y, sample_weight, layer_units, incremental)
+        else:
+            _training.fit_lbfgs(self, engine, X, y, sample_weight, layer_units)
+
+        if not all(np.isfinite(w).all() for w in chain(self.coefs_, self.intercepts_)):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+        return self
+
+    def _check_warm_start_shapes(self, layer_units):
+        shapes = [c.shape for c in self.coefs_]
+        expected = list(zip(layer_units[:-1], layer_units[1:]))
+        if shapes != expected:
+            raise ValueError(
+                f"warm_start/partial_fit needs the fitted layer shapes {shapes}, but the current "
+                f"parameters and data give {expected}; refit with warm_start=False."
+            )
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    # -- prediction ---------------------------------------------------------------------
+    def _forward_pass_fast(self, X, check_input=True):
+        """Network output for X, (n_samples, n_outputs_)."""
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        dtype = np.result_type(X.dtype, self.coefs_[0].dtype, np.float32)
+        coefs = [np.ascontiguousarray(c, dtype=dtype) for c in self.coefs_]
+        intercepts = [np.ascontiguousarray(b, dtype=dtype) for b in self.intercepts_]
+        engine = self._engine()
+        if not sp.issparse(X):
+            X = np.ascontiguousarray(X, dtype=dtype)
+            return engine.forward(coefs, intercepts, X, self.activation, self.out_activation_)
+        X = X.tocsr()
+        parts = [
+            engine.forward(coefs, intercepts, np.ascontiguousarray(X[start:start + _SPARSE_PREDICT_CHUNK].toarray(),
+                                                                   dtype=dtype),
+                           self.activation, self.out_activation_)
+            for start in range(0, X.shape[0], _SPARSE_PREDICT_CHUNK)
+        ]
+        return np.concatenate(parts) if parts else np.empty((0, self.n_outputs_), dtype)
+
+    def _score_with_function(self, X, y, sample_weight, score_function):
+        """Validation score without input validation (scikit-learn's ``_score``)."""
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return score_function(y, y_pred, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

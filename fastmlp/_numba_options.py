@@ -1,0 +1,44 @@
+"""The one place that owns Numba's compilation options.
+
+Every compiled kernel in fastmlp is decorated with :func:`kernel`; no other module
+passes options to ``numba.njit``. ``tests/test_numba_options.py`` enforces this.
+
+- ``cache=True``: compiled machine code is stored next to the module and reloaded in
+  a fresh process in well under a second instead of recompiling (several seconds).
+- ``nogil=True``: kernels release the GIL, so several Python threads (a threaded grid
+  search) train different models at once. Kernels keep no global state.
+- ``error_model="numpy"``: division by zero gives inf/nan like NumPy instead of raising,
+  and, measured in ``../shared/PERF_NOTES.md``, lets LLVM vectorize loops that divide
+  (an Adam update ran 9x faster than with the default ``"python"`` model).
+- ``fastmath=False``: no ``nnan``/``ninf`` (they turn ``isfinite`` checks into constants,
+  breaking divergence detection) and no ``reassoc`` (it would change summation order
+  and so rounding against the NumPy reference and scikit-learn).
+- No ``parallel=True``: on the 2-core target machine serial fused loops between BLAS
+  calls measured fastest (parallel regions next to threaded BLAS cost ~8 ms each under
+  OpenMP), and serial kernels keep results independent of the thread count and keep
+  ``fork()`` safe (GNU OpenMP kills a forked child after any parallel region).
+  Threads come from BLAS only; ``benchmarks/test_bench_kernels.py`` keeps the
+  measurement of a parallel variant that justifies this.
+"""
+
+import numba
+
+KERNEL_OPTIONS = {
+    "cache": True,
+    "nogil": True,
+    "error_model": "numpy",
+    "fastmath": False,
+}
+
+# Only for the benchmark that measures whether parallel elementwise kernels pay.
+PARALLEL_KERNEL_OPTIONS = {**KERNEL_OPTIONS, "parallel": True}
+
+
+def kernel(func):
+    """Compile ``func`` with fastmlp's kernel options (see module docstring)."""
+    return numba.njit(**KERNEL_OPTIONS)(func)
+
+
+def parallel_kernel(func):
+    """Compile ``func`` with ``parallel=True`` on top of the kernel options."""
+    return numba.njit(**PARALLEL_KERNEL_OPTIONS)(func)

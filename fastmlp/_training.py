@@ -1,0 +1,198 @@
+"""Solvers and stopping rules shared by both estimators (scikit-learn 1.9's, step for step).
+
+Python runs once per epoch: shuffling with scikit-learn's random stream, the loss curve,
+stopping rules, early-stopping scores, verbose output. Each epoch's minibatches run
+inside ``engine.train_epoch``. Nothing here knows which engine it drives.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import gen_batches, shuffle
+from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+from sklearn.utils.optimize import _check_optimize_result
+
+from ._optimizers import AdamState, SGDState
+from ._params import pack, unpack
+
+
+def make_optimizer(est, theta):
+    """A fresh optimizer state for ``est``'s solver, sized like ``theta``."""
+    if est.solver == "sgd":
+        return SGDState(theta, est.learning_rate_init, est.learning_rate, est.momentum,
+                        est.nesterovs_momentum, est.power_t)
+    return AdamState(theta, est.learning_rate_init, est.beta_1, est.beta_2, est.epsilon)
+
+
+def _as_targets(Y, dtype):
+    """Targets as a C-contiguous float array of the training dtype (bool labels -> 0/1)."""
+    return np.ascontiguousarray(Y, dtype=dtype)
+
+
+def _epoch(engine, est, theta, layer_units, X, Y, sw, order, batch_size, optimizer):
+    """One epoch; sparse X is densified one minibatch at a time."""
+    args = (est.activation, est.out_activation_, est._loss_name(), est.alpha)
+    if not sp.issparse(X):
+        return engine.train_epoch(theta, layer_units, X, Y, sw, order, batch_size, *args, optimizer)
+    total = 0.0
+    for batch in gen_batches(len(order), batch_size):
+        idx = order[batch]
+        Xb = np.ascontiguousarray(X[idx].toarray())
+        swb = None if sw is None else sw[idx]
+        total += engine.train_epoch(theta, layer_units, Xb, Y[idx], swb, np.arange(len(idx)), len(idx), *args,
+                                    optimizer)
+    return total
+
+
+def _early_stopping_split(est, X, y, sample_weight):
+    """scikit-learn's validation split: same random stream, same stratification."""
+    stratify = y if (is_classifier(est) and est.n_outputs_ == 1) else None
+    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+    parts = train_test_split(*arrays, random_state=est._random_state, test_size=est.validation_fraction,
+                             stratify=stratify)
+    X_train, X_val, y_train, y_val = parts[:4]
+    sw_train, sw_val = (None, None) if sample_weight is None else parts[4:]
+    if X_val.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
+        )
+    if is_classifier(est):
+        y_val = est._label_binarizer.inverse_transform(y_val)
+    return X_train, y_train, sw_train, X_val, y_val, sw_val
+
+
+def fit_stochastic(est, engine, X, y, sample_weight, layer_units, incremental):
+    """scikit-learn's ``_fit_stochastic``: sgd or adam epochs with its stopping rules."""
+    dtype = X.dtype
+    theta = pack(est.coefs_, est.intercepts_, dtype)
+    est.coefs_, est.intercepts_ = unpack(theta, layer_units)
+    if not incremental or not hasattr(est, "_optimizer"):
+        est._optimizer = make_optimizer(est, theta)
+    optimizer = est._optimizer
+
+    if est.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    early_stopping = est.early_stopping
+    if early_stopping:
+        X_train, y_train, sw_train, X_val, y_val, sw_val = _early_stopping_split(est, X, y, sample_weight)
+    else:
+        X_train, y_train, sw_train = X, y, sample_weight
+        X_val = y_val = sw_val = None
+    Y_train = _as_targets(y_train, dtype)
+    if sw_train is not None:
+        sw_train = np.ascontiguousarray(sw_train, dtype=np.float64)
+
+    n_samples = X_train.shape[0]
+    sample_idx = np.arange(n_samples, dtype=int)
+    if est.batch_size == "auto":
+        batch_size = min(200, n_samples)
+    else:
+        if est.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+        batch_size = int(np.clip(est.batch_size, 1, n_samples))
+
+    try:
+        est.n_iter_ = 0
+        for _ in range(est.max_iter):
+            if est.shuffle:
+                sample_idx = shuffle(sample_idx, random_state=est._random_state)
+            accumulated_loss = _epoch(engine, est, theta, layer_units, X_train, Y_train, sw_train, sample_idx,
+                                      batch_size, optimizer)
+            est.n_iter_ += 1
+            est.loss_ = accumulated_loss / X_train.shape[0]
+            est.t_ += n_samples
+            est.loss_curve_.append(est.loss_)
+            if est.verbose:
+                print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+            _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val)
+            optimizer.iteration_ends(est.t_)
+            if est._no_improvement_count > est.n_iter_no_change:
+                if early_stopping:
+                    msg = ("Validation score did not improve more than tol=%f for %d consecutive epochs."
+                           % (est.tol, est.n_iter_no_change))
+                else:
+                    msg = ("Training loss did not improve more than tol=%f for %d consecutive epochs."
+                           % (est.tol, est.n_iter_no_change))
+                if optimizer.trigger_stopping(msg, est.verbose):
+                    break
+                est._no_improvement_count = 0
+            if incremental:
+                break
+            if est.n_iter_ == est.max_iter:
+                warnings.warn(
+                    "Stochastic Optimizer: Maximum iterations (%d) reached and the optimization hasn't converged yet."
+                    % est.max_iter,
+                    ConvergenceWarning,
+                )
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.")
+
+    if early_stopping:
+        est.coefs_ = est._best_coefs
+        est.intercepts_ = est._best_intercepts
+
+
+def _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val):
+    if early_stopping:
+        val_score = est._score(X_val, y_val, sample_weight=sw_val)
+        est.validation_scores_.append(val_score)
+        if est.verbose:
+            print("Validation score: %f" % est.validation_scores_[-1])
+        last_valid_score = est.validation_scores_[-1]
+        if last_valid_score < (est.best_validation_score_ + est.tol):
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if last_valid_score > est.best_validation_score_:
+            est.best_validation_score_ = last_valid_score
+            est._best_coefs = [c.copy() for c in est.coefs_]
+            est._best_intercepts = [i.copy() for i in est.intercepts_]
+    else:
+        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if est.loss_curve_[-1] < est.best_loss_:
+            est.best_loss_ = est.loss_curve_[-1]
+
+
+def fit_lbfgs(est, engine, X, y, sample_weight, layer_units):
+    """scikit-learn's ``_fit_lbfgs``: L-BFGS-B over the packed float64 parameters.
+
+    scikit-learn's L-BFGS works on float64 parameters whatever X's dtype (SciPy's
+    vector is float64 and its coefs_ become float64), so this trains in float64 too.
+    """
+    if sp.issparse(X):
+        X = X.toarray()
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    Y = _as_targets(y, np.float64)
+    sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float64)
+    args = (est.activation, est.out_activation_, est._loss_name(), est.alpha)
+
+    def loss_grad(theta):
+        theta = np.ascontiguousarray(theta, dtype=np.float64)
+        grad = np.empty_like(theta)
+        value = engine.loss_and_grad(theta, layer_units, X, Y, sw, *args, grad)
+        return value, grad
+
+    iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
+    opt_res = scipy.optimize.minimize(
+        loss_grad,
+        pack(est.coefs_, est.intercepts_, np.float64),
+        method="L-BFGS-B",
+        jac=True,
+        options={
+            "maxfun": est.max_fun,
+            "maxiter": est.max_iter,
+            "gtol": est.tol,
+            **_get_additional_lbfgs_options_dict("iprint", iprint),
+        },
+    )
+    est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
+    est.loss_ = opt_res.fun
+    est.coefs_, est.intercepts_ = unpack(opt_res.x, layer_units)

@@ -1,0 +1,402 @@
+"""The compiled engine: the reference engine's interface as Numba kernels.
+
+Public functions have the same names and signatures as ``numpy_engine``'s and
+translate names to integer codes; the ``_``-prefixed kernels do the work. GEMMs go
+to BLAS through ``np.dot`` (measured at numpy's matmul speed inside ``@njit``); the
+elementwise work around them is fused into single passes: bias + activation,
+derivative x delta, loss + output delta, gradient + L2 term + scaling, and one
+optimizer update over the flat parameter vector. ``train_epoch`` runs a whole epoch
+of minibatches in one compiled call with buffers allocated once per epoch.
+
+float32 arrays stay float32 in memory and in BLAS; scalar elementwise math is done
+in float64 and rounded once on store (within 1 ulp of NumPy's float32 result).
+"""
+
+import math
+
+import numpy as np
+
+from .._numba_options import kernel
+from .._params import param_offsets
+from ._names import (
+    ACTIVATION_CODES,
+    BINARY_LOG_LOSS,
+    EXP,
+    IDENTITY,
+    LEAKY_RELU,
+    LEAKY_RELU_SLOPE,
+    LOG_LOSS,
+    LOGISTIC,
+    LOSS_CODES,
+    POISSON,
+    RELU,
+    SGD,
+    SOFTMAX,
+    SOFTPLUS,
+    SQUARED_ERROR,
+    TANH,
+)
+
+_EMPTY_WEIGHTS = np.empty(0, dtype=np.float64)
+
+
+# -- elementwise kernels -------------------------------------------------------------
+@kernel
+def _logistic(z):
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@kernel
+def _softplus(z):
+    # log(1 + exp(z)) without overflow: max(z, 0) + log1p(exp(-|z|)); NaN propagates.
+    return (z if z > 0 else 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+@kernel
+def _softmax_rows(Z, b):
+    """Z[i] = softmax(Z[i] + b) in place. Z (n, o), b (o,)."""
+    n, o = Z.shape
+    for i in range(n):
+        zmax = -np.inf
+        for j in range(o):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            if z > zmax:
+                zmax = z
+        total = 0.0
+        for j in range(o):
+            e = math.exp(Z[i, j] - zmax)
+            Z[i, j] = e
+            total += e
+        for j in range(o):
+            Z[i, j] = Z[i, j] / total
+
+
+@kernel
+def _bias_activation(Z, b, code):
+    """Z = f(Z + b) in place. Z (n, o), b (o,); code from ``ACTIVATION_CODES``."""
+    n, o = Z.shape
+    if code == SOFTMAX:
+        _softmax_rows(Z, b)
+    elif code == IDENTITY:
+        for i in range(n):
+            for j in range(o):
+                Z[i, j] = Z[i, j] + b[j]
+    elif code == RELU:
+        for i in range(n):
+            for j in range(o):
+                z = Z[i, j] + b[j]
+                Z[i, j] = 0.0 if z < 0 else z  # NaN stays NaN
+    elif code == LEAKY_RELU:
+        for i in range(n):
+            for j in range(o):
+                z = Z[i, j] + b[j]
+                Z[i, j] = LEAKY_RELU_SLOPE * z if z < 0 else z
+    elif code == TANH:
+        for i in range(n):
+            for j in range(o):
+                Z[i, j] = math.tanh(np.float64(Z[i, j] + b[j]))
+    elif code == LOGISTIC:
+        for i in range(n):
+            for j in range(o):
+                Z[i, j] = _logistic(np.float64(Z[i, j] + b[j]))
+    elif code == SOFTPLUS:
+        for i in range(n):
+            for j in range(o):
+                Z[i, j] = _softplus(np.float64(Z[i, j] + b[j]))
+    elif code == EXP:
+        for i in range(n):
+            for j in range(o):
+                Z[i, j] = math.exp(np.float64(Z[i, j] + b[j]))
+
+
+@kernel
+def _apply_derivative(A, delta, code):
+    """delta *= f'(Z) in place, f' written from the layer output A. Both (n, o)."""
+    n, o = A.shape
+    if code == RELU:
+        for i in range(n):
+            for j in range(o):
+                if A[i, j] == 0:
+                    delta[i, j] = 0.0
+    elif code == TANH:
+        for i in range(n):
+            for j in range(o):
+                a = np.float64(A[i, j])
+                delta[i, j] = delta[i, j] * (1.0 - a * a)
+    elif code == LOGISTIC:
+        for i in range(n):
+            for j in range(o):
+                a = np.float64(A[i, j])
+                delta[i, j] = (delta[i, j] * a) * (1.0 - a)
+    elif code == LEAKY_RELU:
+        for i in range(n):
+            for j in range(o):
+                if not A[i, j] > 0:
+                    delta[i, j] = delta[i, j] * LEAKY_RELU_SLOPE
+    elif code == SOFTPLUS:
+        for i in range(n):
+            for j in range(o):
+                delta[i, j] = delta[i, j] * -math.expm1(-np.float64(A[i, j]))
+
+
+@kernel
+def _xlogy(x, y):
+    return 0.0 if x == 0 else x * math.log(y)
+
+
+@kernel
+def _output_delta(out, Y, sw, loss_code, clip_eps, delta):
+    """Data loss (float64) and delta = (out - Y) * sw. out, Y, delta (n, o); sw (n,) or (0,)."""
+    n, o = out.shape
+    weighted = sw.shape[0] > 0
+    total = 0.0
+    weight_sum = 0.0
+    for i in range(n):
+        w = sw[i] if weighted else 1.0
+        weight_sum += w
+        row = 0.0
+        for j in range(o):
+            p = np.float64(out[i, j])
+            y = np.float64(Y[i, j])
+            if loss_code == SQUARED_ERROR:
+                row += (y - p) * (y - p)
+            elif loss_code == POISSON:
+                row += _xlogy(y, y / p) - y + p
+            else:
+                q = min(max(p, clip_eps), 1.0 - clip_eps)
+                row -= _xlogy(y, q)
+                if loss_code == BINARY_LOG_LOSS:
+                    row -= _xlogy(1.0 - y, 1.0 - q)
+            delta[i, j] = (p - y) * w if weighted else p - y
+        total += w * row
+    value = total / weight_sum
+    if loss_code == SQUARED_ERROR:
+        value = 0.5 * value / o
+    return value
+
+
+@kernel
+def _layer_grads(A_prev, delta, W, alpha, denom, gW, gb):
+    """gW = (A_prev.T @ delta + alpha W) / denom; gb = column sums of delta / denom."""
+    np.dot(A_prev.T, delta, gW)
+    n_in, n_out = W.shape
+    for i in range(n_in):
+        for j in range(n_out):
+            gW[i, j] = (gW[i, j] + alpha * W[i, j]) / denom
+    gb[:] = 0.0
+    for i in range(delta.shape[0]):
+        for j in range(n_out):
+            gb[j] += delta[i, j]
+    for j in range(n_out):
+        gb[j] = gb[j] / denom
+
+
+@kernel
+def _sgd_step(params, grads, velocity, lr, momentum, nesterov):
+    """v = momentum v - lr g; params += v, or momentum v - lr g with Nesterov. 1-D."""
+    for k in range(params.shape[0]):
+        g = np.float64(grads[k])
+        velocity[k] = momentum * velocity[k] - lr * g
+        if nesterov:
+            params[k] = params[k] + (momentum * velocity[k] - lr * g)
+        else:
+            params[k] = params[k] + velocity[k]
+
+
+@kernel
+def _adam_step(params, grads, m, v, lr, beta_1, beta_2, epsilon):
+    """Adam moments and update, lr already bias-corrected. All 1-D."""
+    one_minus_b1 = 1.0 - beta_1
+    one_minus_b2 = 1.0 - beta_2
+    for k in range(params.shape[0]):
+        g = np.float64(grads[k])
+        m[k] = beta_1 * m[k] + one_minus_b1 * g
+        v[k] = beta_2 * v[k] + one_minus_b2 * (g * g)
+        params[k] = params[k] + (-lr * m[k]) / (math.sqrt(v[k]) + epsilon)
+
+
+# -- whole network -------------------------------------------------------------------
+@kernel
+def _forward_backward(theta, offsets, units, acts, deltas, Y, sw, n_rows, act_code, out_code, loss_code, clip_eps, alpha, grad):
+    """Loss of one batch and its gradient into grad (flat, theta's layout).
+
+    acts[0][:n_rows] holds the batch's inputs; acts[l] (rows, units[l]) and
+    deltas[l] (rows, units[l + 1]) are work buffers overwritten here.
+    """
+    n_layers = units.shape[0] - 1
+    for layer in range(n_layers):
+        W = theta[offsets[layer] : offsets[layer + 1]].reshape((units[layer], units[layer + 1]))
+        b = theta[offsets[n_layers + layer] : offsets[n_layers + layer + 1]]
+        Z = acts[layer + 1][:n_rows]
+        np.dot(acts[layer][:n_rows], W, Z)
+        _bias_activation(Z, b, out_code if layer == n_layers - 1 else act_code)
+    value = _output_delta(acts[n_layers][:n_rows], Y, sw, loss_code, clip_eps, deltas[n_layers - 1][:n_rows])
+    squares = 0.0
+    for layer in range(n_layers):
+        w = theta[offsets[layer] : offsets[layer + 1]]
+        squares += np.dot(w, w)
+    denom = np.float64(n_rows)
+    if sw.shape[0] > 0:
+        denom = 0.0
+        for i in range(n_rows):
+            denom += sw[i]
+    value += 0.5 * alpha * squares / denom
+    for layer in range(n_layers - 1, -1, -1):
+        shape = (units[layer], units[layer + 1])
+        W = theta[offsets[layer] : offsets[layer + 1]].reshape(shape)
+        gW = grad[offsets[layer] : offsets[layer + 1]].reshape(shape)
+        gb = grad[offsets[n_layers + layer] : offsets[n_layers + layer + 1]]
+        delta = deltas[layer][:n_rows]
+        _layer_grads(acts[layer][:n_rows], delta, W, alpha, denom, gW, gb)
+        if layer > 0:
+            prev = deltas[layer - 1][:n_rows]
+            np.dot(delta, W.T, prev)
+            _apply_derivative(acts[layer][:n_rows], prev, act_code)
+    return value
+
+
+@kernel
+def _loss_and_grad(theta, offsets, units, X, Y, sw, act_code, out_code, loss_code, clip_eps, alpha, grad):
+    n = X.shape[0]
+    n_layers = units.shape[0] - 1
+    acts = [X]
+    for layer in range(1, n_layers + 1):
+        acts.append(np.empty((n, units[layer]), dtype=X.dtype))
+    deltas = [np.empty((n, units[layer + 1]), dtype=X.dtype) for layer in range(n_layers)]
+    return _forward_backward(theta, offsets, units, acts, deltas, Y, sw, n, act_code, out_code, loss_code, clip_eps, alpha, grad)
+
+
+@kernel
+def _train_epoch(theta, offsets, units, X, Y, sw, order, batch_size, act_code, out_code, loss_code, clip_eps, alpha,
+                 solver, lr, momentum, nesterov, velocity, beta_1, beta_2, epsilon, t, m, v):
+    """All minibatches of one epoch. Returns (sum of batch loss x batch rows, adam t)."""
+    n = order.shape[0]
+    n_layers = units.shape[0] - 1
+    rows = min(batch_size, n)
+    acts = [np.empty((rows, units[layer]), dtype=X.dtype) for layer in range(n_layers + 1)]
+    deltas = [np.empty((rows, units[layer + 1]), dtype=X.dtype) for layer in range(n_layers)]
+    Yb = np.empty((rows, Y.shape[1]), dtype=Y.dtype)
+    weighted = sw.shape[0] > 0
+    swb = np.empty(rows if weighted else 0, dtype=np.float64)
+    grad = np.empty_like(theta)
+    X0 = acts[0]
+    total = 0.0
+    for start in range(0, n, rows):
+        n_rows = min(rows, n - start)
+        for r in range(n_rows):
+            src = order[start + r]
+            X0[r, :] = X[src, :]
+            Yb[r, :] = Y[src, :]
+            if weighted:
+                swb[r] = sw[src]
+        value = _forward_backward(theta, offsets, units, acts, deltas, Yb[:n_rows], swb[:n_rows] if weighted else swb,
+                                  n_rows, act_code, out_code, loss_code, clip_eps, alpha, grad)
+        total += value * n_rows
+        if solver == SGD:
+            _sgd_step(theta, grad, velocity, lr, momentum, nesterov)
+        else:
+            t += 1
+            lr_t = lr * math.sqrt(1.0 - beta_2 ** np.float64(t)) / (1.0 - beta_1 ** np.float64(t))
+            _adam_step(theta, grad, m, v, lr_t, beta_1, beta_2, epsilon)
+    return total, t
+
+
+# -- public interface (same signatures as numpy_engine) ---------------------------------
+def _weights(sw):
+    return _EMPTY_WEIGHTS if sw is None else np.ascontiguousarray(sw, dtype=np.float64)
+
+
+def _clip_eps(dtype):
+    return float(np.finfo(dtype).eps)
+
+
+def dense_forward(A, W, b, activation, out):
+    """out = activation(A @ W + b). A (n, i), W (i, o), b (o,), out (n, o). Returns out."""
+    np.matmul(A, W, out=out)
+    _bias_activation(out, b, ACTIVATION_CODES[activation])
+    return out
+
+
+def activation_derivative(A, delta, activation):
+    """delta *= f'(Z), with f' written from the layer output A. Both (n, o)."""
+    _apply_derivative(A, delta, ACTIVATION_CODES[activation])
+    return delta
+
+
+def backprop_delta(delta, W, A_prev, activation, out):
+    """out = (delta @ W.T) * f'(A_prev). delta (n, o), W (i, o), A_prev and out (n, i)."""
+    np.matmul(delta, W.T, out=out)
+    _apply_derivative(A_prev, out, ACTIVATION_CODES[activation])
+    return out
+
+
+def output_delta(out, Y, sw, loss, delta):
+    """Data loss of the batch (scikit-learn's definitions); delta = (out - Y) * sw.
+
+    out, Y, delta (n, o); sw (n,) float64 or None. Returns a Python float.
+    """
+    return float(_output_delta(out, Y, _weights(sw), LOSS_CODES[loss], _clip_eps(out.dtype), delta))
+
+
+def layer_grads(A_prev, delta, W, alpha, denom, gW, gb):
+    """gW = (A_prev.T @ delta + alpha * W) / denom; gb = delta.sum(axis=0) / denom."""
+    _layer_grads(A_prev, delta, W, float(alpha), float(denom), gW, gb)
+
+
+def sgd_step(params, grads, velocity, lr, momentum, nesterov):
+    """In place: v = momentum * v - lr * g; params += v (Nesterov: momentum * v - lr * g)."""
+    _sgd_step(params, grads, velocity, float(lr), float(momentum), bool(nesterov))
+
+
+def adam_step(params, grads, m, v, lr, beta_1, beta_2, epsilon):
+    """In place: Adam moments and update; lr is the bias-corrected rate for this step."""
+    _adam_step(params, grads, m, v, float(lr), float(beta_1), float(beta_2), float(epsilon))
+
+
+def forward(coefs, intercepts, X, activation, out_activation):
+    """Output of the network for X (n, i). Returns a new (n, o) array of X's dtype."""
+    A = X
+    last = len(coefs) - 1
+    for layer, (W, b) in enumerate(zip(coefs, intercepts)):
+        act = out_activation if layer == last else activation
+        A = dense_forward(A, W, b, act, np.empty((A.shape[0], W.shape[1]), X.dtype))
+    return A
+
+
+def _network_args(layer_units):
+    return param_offsets(layer_units), np.asarray(layer_units, dtype=np.int64)
+
+
+def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss, alpha, grad):
+    """Regularized loss of the batch (X, Y, sw) and its gradient, written into grad."""
+    offsets, units = _network_args(layer_units)
+    return float(_loss_and_grad(theta, offsets, units, X, Y, _weights(sw), ACTIVATION_CODES[activation],
+                                ACTIVATION_CODES[out_activation], LOSS_CODES[loss], _clip_eps(X.dtype), float(alpha), grad))
+
+
+def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out_activation, loss, alpha, optimizer):
+    """One pass over the rows ``order`` of (X, Y, sw) in minibatches of batch_size.
+
+    Updates theta and the optimizer state in place. Returns the sum over batches of
+    batch loss times batch length (scikit-learn's ``accumulated_loss``).
+    """
+    offsets, units = _network_args(layer_units)
+    sgd = optimizer.solver == SGD
+    empty = theta[:0]
+    total, t = _train_epoch(
+        theta, offsets, units, X, Y, _weights(sw), np.asarray(order, dtype=np.int64), int(batch_size),
+        ACTIVATION_CODES[activation], ACTIVATION_CODES[out_activation], LOSS_CODES[loss], _clip_eps(X.dtype), float(alpha),
+        optimizer.solver, float(optimizer.learning_rate if sgd else optimizer.learning_rate_init),
+        float(optimizer.momentum) if sgd else 0.0, bool(optimizer.nesterov) if sgd else False,
+        optimizer.velocity if sgd else empty,
+        0.0 if sgd else float(optimizer.beta_1), 0.0 if sgd else float(optimizer.beta_2),
+        0.0 if sgd else float(optimizer.epsilon), 0 if sgd else int(optimizer.t),
+        empty if sgd else optimizer.m, empty if sgd else optimizer.v,
+    )
+    if not sgd:
+        optimizer.t = t
+    return float(total)

@@ -1,0 +1,184 @@
+"""The reference engine: backprop written as plain NumPy, one line per equation.
+
+It states the math (``A @ W + b``, ``delta @ W.T``, ``A.T @ delta``) rather than
+copying the compiled kernels' loops, so that tests comparing the two engines can
+catch a mistake in either. Signatures are identical to ``numba_engine``'s.
+
+Shapes: ``n`` rows in a batch, ``i`` inputs and ``o`` outputs of a layer. Arrays are
+float32 or float64; outputs are preallocated by the caller and overwritten.
+"""
+
+import numpy as np
+from scipy.special import expit, xlogy
+
+from .._params import unpack
+from ._names import LEAKY_RELU_SLOPE, SGD
+
+
+def _softplus(Z):
+    return np.logaddexp(0, Z)
+
+
+def _softmax(Z):
+    tmp = Z - Z.max(axis=1)[:, np.newaxis]
+    E = np.exp(tmp)
+    return E / E.sum(axis=1)[:, np.newaxis]
+
+
+_ACTIVATIONS = {
+    "identity": lambda Z: Z,
+    "logistic": expit,
+    "tanh": np.tanh,
+    "relu": lambda Z: np.maximum(Z, 0),
+    "leaky_relu": lambda Z: np.where(Z > 0, Z, LEAKY_RELU_SLOPE * Z),
+    "softplus": _softplus,
+    "softmax": _softmax,
+    "exp": np.exp,
+}
+
+# Derivatives written in terms of the layer's output A = f(Z).
+_DERIVATIVES = {
+    "identity": lambda A: np.ones_like(A),
+    "logistic": lambda A: A * (1 - A),
+    "tanh": lambda A: 1 - A**2,
+    "relu": lambda A: (A != 0).astype(A.dtype),
+    "leaky_relu": lambda A: np.where(A > 0, 1, LEAKY_RELU_SLOPE).astype(A.dtype),
+    "softplus": lambda A: -np.expm1(-A),  # sigmoid(Z) = 1 - exp(-softplus(Z))
+}
+
+
+def dense_forward(A, W, b, activation, out):
+    """out = activation(A @ W + b). A (n, i), W (i, o), b (o,), out (n, o). Returns out."""
+    with np.errstate(over="ignore"):
+        out[...] = _ACTIVATIONS[activation](A @ W + b)
+    return out
+
+
+def activation_derivative(A, delta, activation):
+    """delta *= f'(Z), with f' written from the layer output A. Both (n, o)."""
+    if activation != "identity":
+        with np.errstate(over="ignore"):
+            delta *= _DERIVATIVES[activation](A)
+    return delta
+
+
+def backprop_delta(delta, W, A_prev, activation, out):
+    """out = (delta @ W.T) * f'(A_prev). delta (n, o), W (i, o), A_prev and out (n, i)."""
+    out[...] = delta @ W.T
+    return activation_derivative(A_prev, out, activation)
+
+
+def _weighted_mean_over_rows(values, sw):
+    return np.average(values, weights=sw, axis=0)
+
+
+def output_delta(out, Y, sw, loss, delta):
+    """Data loss of the batch (scikit-learn's definitions); delta = (out - Y) * sw.
+
+    out, Y, delta (n, o); sw (n,) float64 or None. Returns a Python float.
+    """
+    if loss in ("log_loss", "binary_log_loss"):
+        eps = np.finfo(out.dtype).eps
+        p = np.clip(out, eps, 1 - eps)
+        if loss == "log_loss":
+            per_elem = xlogy(Y, p)
+        else:
+            per_elem = xlogy(Y, p) + xlogy(1 - Y, 1 - p)
+        value = -_weighted_mean_over_rows(per_elem, sw).sum()
+    elif loss == "squared_error":
+        value = 0.5 * _weighted_mean_over_rows((Y - out) ** 2, sw).mean()
+    elif loss == "poisson":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = _weighted_mean_over_rows(xlogy(Y, Y / out) - Y + out, sw).sum()
+    else:
+        raise ValueError(f"unknown loss {loss!r}")
+    delta[...] = out - Y
+    if sw is not None:
+        delta *= sw.reshape(-1, 1)
+    return float(value)
+
+
+def layer_grads(A_prev, delta, W, alpha, denom, gW, gb):
+    """gW = (A_prev.T @ delta + alpha * W) / denom; gb = delta.sum(axis=0) / denom.
+
+    A_prev (n, i), delta (n, o), W and gW (i, o), gb (o,); denom: rows or weight sum.
+    """
+    gW[...] = (A_prev.T @ delta + alpha * W) / denom
+    gb[...] = delta.sum(axis=0) / denom
+
+
+def sgd_step(params, grads, velocity, lr, momentum, nesterov):
+    """In place: v = momentum * v - lr * g; params += v (Nesterov: momentum * v - lr * g).
+
+    All 1-D of the same length and dtype.
+    """
+    velocity[...] = momentum * velocity - lr * grads
+    if nesterov:
+        params += momentum * velocity - lr * grads
+    else:
+        params += velocity
+
+
+def adam_step(params, grads, m, v, lr, beta_1, beta_2, epsilon):
+    """In place: Adam moments and update; lr is the bias-corrected rate for this step."""
+    m[...] = beta_1 * m + (1 - beta_1) * grads
+    v[...] = beta_2 * v + (1 - beta_2) * grads**2
+    params += -lr * m / (np.sqrt(v) + epsilon)
+
+
+# -- whole network -----------------------------------------------------------------
+
+
+def forward(coefs, intercepts, X, activation, out_activation):
+    """Output of the network for X (n, i): hidden layers ``activation``, last layer
+    ``out_activation``. Returns a new (n, o) array of X's dtype."""
+    A = X
+    last = len(coefs) - 1
+    for layer, (W, b) in enumerate(zip(coefs, intercepts)):
+        act = out_activation if layer == last else activation
+        A = dense_forward(A, W, b, act, np.empty((A.shape[0], W.shape[1]), X.dtype))
+    return A
+
+
+def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss, alpha, grad):
+    """Regularized loss of the batch (X, Y, sw) and its gradient, written into grad.
+
+    theta, grad: flat parameter vectors (see ``fastmlp._params``). Returns a float.
+    """
+    coefs, intercepts = unpack(theta, layer_units)
+    gcoefs, gintercepts = unpack(grad, layer_units)
+    n_layers = len(coefs)
+    acts = [X]
+    for layer in range(n_layers):
+        act = out_activation if layer == n_layers - 1 else activation
+        W = coefs[layer]
+        acts.append(dense_forward(acts[-1], W, intercepts[layer], act, np.empty((X.shape[0], W.shape[1]), X.dtype)))
+    delta = np.empty_like(acts[-1])
+    value = output_delta(acts[-1], Y, sw, loss, delta)
+    denom = X.shape[0] if sw is None else sw.sum()
+    value += 0.5 * alpha * sum(float(np.dot(W.ravel(), W.ravel())) for W in coefs) / denom
+    for layer in range(n_layers - 1, -1, -1):
+        layer_grads(acts[layer], delta, coefs[layer], alpha, denom, gcoefs[layer], gintercepts[layer])
+        if layer > 0:
+            delta = backprop_delta(delta, coefs[layer], acts[layer], activation, np.empty_like(acts[layer]))
+    return value
+
+
+def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out_activation, loss, alpha, optimizer):
+    """One pass over the rows ``order`` of (X, Y, sw) in minibatches of batch_size.
+
+    Updates theta and the optimizer state in place. Returns the sum over batches of
+    batch loss times batch length (scikit-learn's ``accumulated_loss``).
+    """
+    grad = np.empty_like(theta)
+    total = 0.0
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        sw_b = None if sw is None else sw[idx]
+        total += loss_and_grad(theta, layer_units, X[idx], Y[idx], sw_b, activation, out_activation, loss, alpha, grad) * len(idx)
+        if optimizer.solver == SGD:
+            sgd_step(theta, grad, optimizer.velocity, optimizer.learning_rate, optimizer.momentum, optimizer.nesterov)
+        else:
+            optimizer.t += 1
+            adam_step(theta, grad, optimizer.m, optimizer.v, optimizer.bias_corrected_rate(), optimizer.beta_1, optimizer.beta_2, optimizer.epsilon)
+    return total
