@@ -12,12 +12,14 @@ float32 arrays stay float32 in memory and in BLAS; scalar elementwise math is do
 in float64 and rounded once on store (within 1 ulp of NumPy's float32 result).
 """
 
+import functools
 import math
 
 import numpy as np
 
 from .._numba_options import kernel
 from .._params import param_offsets
+from . import _vector_math as vm
 from ._names import (
     ACTIVATION_CODES,
     BINARY_LOG_LOSS,
@@ -42,17 +44,9 @@ _EMPTY_WEIGHTS = np.empty(0, dtype=np.float64)
 
 # -- elementwise kernels -------------------------------------------------------------
 @kernel
-def _logistic(z):
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
-@kernel
 def _softplus(z):
     # log(1 + exp(z)) without overflow: max(z, 0) + log1p(exp(-|z|)); NaN propagates.
-    return (z if z > 0 else 0.0) + math.log1p(math.exp(-abs(z)))
+    return (z if z > 0 else 0.0) + math.log1p(vm.exp(-abs(z)))
 
 
 @kernel
@@ -68,7 +62,7 @@ def _softmax_rows(Z, b):
                 zmax = z
         total = 0.0
         for j in range(o):
-            e = math.exp(Z[i, j] - zmax)
+            e = vm.exp(np.float64(Z[i, j] - zmax))
             Z[i, j] = e
             total += e
         for j in range(o):
@@ -98,11 +92,11 @@ def _bias_activation(Z, b, code):
     elif code == TANH:
         for i in range(n):
             for j in range(o):
-                Z[i, j] = math.tanh(np.float64(Z[i, j] + b[j]))
+                Z[i, j] = vm.tanh(np.float64(Z[i, j] + b[j]))
     elif code == LOGISTIC:
         for i in range(n):
             for j in range(o):
-                Z[i, j] = _logistic(np.float64(Z[i, j] + b[j]))
+                Z[i, j] = vm.logistic(np.float64(Z[i, j] + b[j]))
     elif code == SOFTPLUS:
         for i in range(n):
             for j in range(o):
@@ -110,7 +104,7 @@ def _bias_activation(Z, b, code):
     elif code == EXP:
         for i in range(n):
             for j in range(o):
-                Z[i, j] = math.exp(np.float64(Z[i, j] + b[j]))
+                Z[i, j] = vm.exp(np.float64(Z[i, j] + b[j]))
 
 
 @kernel
@@ -145,7 +139,7 @@ def _apply_derivative(A, delta, code):
 
 @kernel
 def _xlogy(x, y):
-    return 0.0 if x == 0 else x * math.log(y)
+    return 0.0 if x == 0 else x * vm.log(y)
 
 
 @kernel
@@ -367,8 +361,16 @@ def forward(coefs, intercepts, X, activation, out_activation):
     return A
 
 
+@functools.lru_cache(maxsize=64)
+def _network_arrays(layer_units):
+    offsets = param_offsets(layer_units)
+    units = np.asarray(layer_units, dtype=np.int64)
+    return offsets, units
+
+
 def _network_args(layer_units):
-    return param_offsets(layer_units), np.asarray(layer_units, dtype=np.int64)
+    """(offsets, units) int64 arrays for the kernels, cached per architecture."""
+    return _network_arrays(tuple(int(u) for u in layer_units))
 
 
 def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss, alpha, grad):
