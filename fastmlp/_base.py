@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.neural_network import MLPClassifier as _SklearnMLPClassifier
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _training
@@ -30,6 +30,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         **{k: v for k, v in _SklearnMLPClassifier._parameter_constraints.items()},
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "engine": [StrOptions(set(ENGINES))],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     # -- engine and names ------------------------------------------------------------

@@ -25,6 +25,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     engine : {'numba', 'numpy'}, default='numba'
         ``'numba'`` runs compiled kernels; ``'numpy'`` runs the plain NumPy
         reference of the same math (slow, for checking and teaching).
+    n_threads : int or None, default=None
+        BLAS threads used while fitting. None: all cores, except a single thread
+        when the minibatch products are too small to gain from a second one.
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         engine="numba",
+        n_threads=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -79,6 +83,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.engine = engine
+        self.n_threads = n_threads
 
     # The classifier's loss is fixed; scikit-learn stores it as ``loss`` too.
     loss = "log_loss"

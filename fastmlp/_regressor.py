@@ -17,7 +17,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     Parameters, defaults, attributes and methods are scikit-learn 1.9's
     ``sklearn.neural_network.MLPRegressor`` (note: its first positional parameter is
     ``loss``); with the same ``random_state`` it trains the same model to rounding.
-    fastmlp adds the ``leaky_relu``/``softplus`` activations and ``engine``, as
+    fastmlp adds the ``leaky_relu``/``softplus`` activations, ``engine`` and ``n_threads``, as
     :class:`fastmlp.MLPClassifier` does.
 
     With float32 X, y is cast to float32 too, so training stays in float32; scikit-learn
@@ -58,6 +58,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         engine="numba",
+        n_threads=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -84,6 +85,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.engine = engine
+        self.n_threads = n_threads
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(

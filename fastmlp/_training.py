@@ -19,6 +19,7 @@ from sklearn.utils.optimize import _check_optimize_result
 
 from ._optimizers import AdamState, SGDState
 from ._params import pack, unpack
+from ._threads import blas_threads
 
 
 def make_optimizer(est, theta):
@@ -96,7 +97,6 @@ def fit_stochastic(est, engine, X, y, sample_weight, layer_units, incremental):
         sw_train = np.ascontiguousarray(sw_train, dtype=np.float64)
 
     n_samples = X_train.shape[0]
-    sample_idx = np.arange(n_samples, dtype=int)
     if est.batch_size == "auto":
         batch_size = min(200, n_samples)
     else:
@@ -104,6 +104,20 @@ def fit_stochastic(est, engine, X, y, sample_weight, layer_units, incremental):
             warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
         batch_size = int(np.clip(est.batch_size, 1, n_samples))
 
+    with blas_threads(est.n_threads, batch_size, layer_units):
+        _run_epochs(est, engine, theta, layer_units, X_train, Y_train, sw_train, batch_size, optimizer,
+                    early_stopping, X_val, y_val, sw_val, incremental)
+
+    if early_stopping:
+        est.coefs_ = est._best_coefs
+        est.intercepts_ = est._best_intercepts
+
+
+def _run_epochs(est, engine, theta, layer_units, X_train, Y_train, sw_train, batch_size, optimizer,
+                early_stopping, X_val, y_val, sw_val, incremental):
+    """The epoch loop of scikit-learn's ``_fit_stochastic``."""
+    n_samples = X_train.shape[0]
+    sample_idx = np.arange(n_samples, dtype=int)
     try:
         est.n_iter_ = 0
         for _ in range(est.max_iter):
@@ -139,10 +153,6 @@ def fit_stochastic(est, engine, X, y, sample_weight, layer_units, incremental):
                 )
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
-
-    if early_stopping:
-        est.coefs_ = est._best_coefs
-        est.intercepts_ = est._best_intercepts
 
 
 def _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val):
@@ -189,9 +199,17 @@ def fit_lbfgs(est, engine, X, y, sample_weight, layer_units):
         return value, grad
 
     iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
-    opt_res = scipy.optimize.minimize(
+    with blas_threads(est.n_threads, X.shape[0], layer_units):
+        opt_res = _minimize(loss_grad, pack(est.coefs_, est.intercepts_, np.float64), est, iprint)
+    est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
+    est.loss_ = opt_res.fun
+    est.coefs_, est.intercepts_ = unpack(opt_res.x, layer_units)
+
+
+def _minimize(loss_grad, x0, est, iprint):
+    return scipy.optimize.minimize(
         loss_grad,
-        pack(est.coefs_, est.intercepts_, np.float64),
+        x0,
         method="L-BFGS-B",
         jac=True,
         options={
@@ -201,6 +219,3 @@ def fit_lbfgs(est, engine, X, y, sample_weight, layer_units):
             **_get_additional_lbfgs_options_dict("iprint", iprint),
         },
     )
-    est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
-    est.loss_ = opt_res.fun
-    est.coefs_, est.intercepts_ = unpack(opt_res.x, layer_units)
