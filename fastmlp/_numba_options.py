@@ -21,6 +21,8 @@ passes options to ``numba.njit``. ``tests/test_numba_options.py`` enforces this.
   measurement of a parallel variant that justifies this.
 """
 
+import warnings
+
 import numba
 
 KERNEL_OPTIONS = {
@@ -34,11 +36,28 @@ KERNEL_OPTIONS = {
 PARALLEL_KERNEL_OPTIONS = {**KERNEL_OPTIONS, "parallel": True}
 
 
+def _compile(func, options):
+    try:
+        return numba.njit(**options)(func)
+    except RuntimeError as exc:
+        # Numba raises at decoration when no cache location is writable (a read-only
+        # install and a read-only home); compile without a cache rather than fail.
+        if "cannot cache" not in str(exc):
+            raise
+        warnings.warn(
+            f"fastmlp: no writable Numba cache location for {func.__qualname__} ({exc}); kernels will be "
+            "compiled in every process. Set NUMBA_CACHE_DIR to a writable directory to cache them.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return numba.njit(**{**options, "cache": False})(func)
+
+
 def kernel(func):
     """Compile ``func`` with fastmlp's kernel options (see module docstring)."""
-    return numba.njit(**KERNEL_OPTIONS)(func)
+    return _compile(func, KERNEL_OPTIONS)
 
 
 def parallel_kernel(func):
     """Compile ``func`` with ``parallel=True`` on top of the kernel options."""
-    return numba.njit(**PARALLEL_KERNEL_OPTIONS)(func)
+    return _compile(func, PARALLEL_KERNEL_OPTIONS)

@@ -174,6 +174,26 @@ def _output_delta(out, Y, sw, loss_code, clip_eps, delta):
 
 
 @kernel
+def _sum_of_squares(w):
+    """Sum of w**2 in float64, in a fixed order whatever the thread count (BLAS's dot
+    splits long vectors across threads). Eight partial sums let LLVM vectorize."""
+    partial = np.zeros(8)
+    n = w.shape[0]
+    stop = n - n % 8
+    for k in range(0, stop, 8):
+        for lane in range(8):
+            x = np.float64(w[k + lane])
+            partial[lane] += x * x
+    total = 0.0
+    for lane in range(8):
+        total += partial[lane]
+    for k in range(stop, n):
+        x = np.float64(w[k])
+        total += x * x
+    return total
+
+
+@kernel
 def _layer_grads(A_prev, delta, W, alpha, denom, gW, gb):
     """gW = (A_prev.T @ delta + alpha W) / denom; gb = column sums of delta / denom."""
     np.dot(A_prev.T, delta, gW)
@@ -229,10 +249,7 @@ def _forward_backward(theta, offsets, units, acts, deltas, Y, sw, n_rows, act_co
         np.dot(acts[layer][:n_rows], W, Z)
         _bias_activation(Z, b, out_code if layer == n_layers - 1 else act_code)
     value = _output_delta(acts[n_layers][:n_rows], Y, sw, loss_code, clip_eps, deltas[n_layers - 1][:n_rows])
-    squares = 0.0
-    for layer in range(n_layers):
-        w = theta[offsets[layer] : offsets[layer + 1]]
-        squares += np.dot(w, w)
+    squares = _sum_of_squares(theta[: offsets[n_layers]])
     denom = np.float64(n_rows)
     if sw.shape[0] > 0:
         denom = 0.0
