@@ -354,12 +354,19 @@ def _weights(sw):
     return _EMPTY_WEIGHTS if sw is None else np.ascontiguousarray(sw, dtype=np.float64)
 
 
+def _require_c_contiguous(**arrays):
+    for name, a in arrays.items():
+        if not a.flags.c_contiguous:
+            raise ValueError(f"numba engine: {name} must be C-contiguous (np.ascontiguousarray)")
+
+
 def _clip_eps(dtype):
     return float(np.finfo(dtype).eps)
 
 
 def dense_forward(A, W, b, activation, out):
     """out = activation(A @ W + b). A (n, i), W (i, o), b (o,), out (n, o). Returns out."""
+    _require_c_contiguous(out=out)
     np.matmul(A, W, out=out)
     _bias_activation(out, b, ACTIVATION_CODES[activation])
     return out
@@ -367,12 +374,14 @@ def dense_forward(A, W, b, activation, out):
 
 def activation_derivative(A, delta, activation):
     """delta *= f'(Z), with f' written from the layer output A. Both (n, o)."""
+    _require_c_contiguous(A=A, delta=delta)
     _apply_derivative(A, delta, ACTIVATION_CODES[activation])
     return delta
 
 
 def backprop_delta(delta, W, A_prev, activation, out):
     """out = (delta @ W.T) * f'(A_prev). delta (n, o), W (i, o), A_prev and out (n, i)."""
+    _require_c_contiguous(A_prev=A_prev, out=out)
     np.matmul(delta, W.T, out=out)
     _apply_derivative(A_prev, out, ACTIVATION_CODES[activation])
     return out
@@ -383,6 +392,7 @@ def output_delta(out, Y, sw, loss, delta):
 
     out, Y, delta (n, o); sw (n,) float64 or None. Returns a Python float.
     """
+    _require_c_contiguous(out=out, Y=Y, delta=delta)
     return float(_output_delta(out, Y, _weights(sw), LOSS_CODES[loss], _clip_eps(out.dtype), delta))
 
 
@@ -425,6 +435,7 @@ def _network_args(layer_units):
 
 def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss, alpha, grad):
     """Regularized loss of the batch (X, Y, sw) and its gradient, written into grad."""
+    _require_c_contiguous(X=X, Y=Y)
     offsets, units = _network_args(layer_units)
     return float(_loss_and_grad(theta, offsets, units, X, Y, _weights(sw), ACTIVATION_CODES[activation],
                                 ACTIVATION_CODES[out_activation], LOSS_CODES[loss], _clip_eps(X.dtype), float(alpha), grad))
