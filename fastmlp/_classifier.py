@@ -27,7 +27,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         reference of the same math (slow, for checking and teaching).
     n_threads : int or None, default=None
         BLAS threads used while fitting. None: all cores, except a single thread
-        when the minibatch products are too small to gain from a second one.
+        when the minibatch products are too small to gain from a second one. BLAS
+        thread counts are process-wide, so fits called from threads other than the
+        main thread leave them as they are.
     """
 
     def __init__(
