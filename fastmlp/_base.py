@@ -91,7 +91,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
         if not all(isinstance(h, Integral) for h in hidden_layer_sizes):
-            raise ValueError("hidden_layer_sizes must hold integers, got %s." % hidden_layer_sizes)
+            # scikit-learn fails later with NumPy's TypeError; same type, clearer message.
+            raise TypeError("hidden_layer_sizes must hold integers, got %s." % hidden_layer_sizes)
 
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)

@@ -94,6 +94,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if y.dtype.kind not in "biuf":
+            # scikit-learn fails on the first minibatch with NumPy's TypeError.
+            raise TypeError(f"MLPRegressor needs numeric targets, got y of dtype {y.dtype}.")
         return X, y
 
     @_fit_context(prefer_skip_nested_validation=True)

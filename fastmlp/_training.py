@@ -78,8 +78,13 @@ def _early_stopping_split(est, X, y, sample_weight):
 def fit_stochastic(est, engine, X, y, sample_weight, layer_units, incremental):
     """scikit-learn's ``_fit_stochastic``: sgd or adam epochs with its stopping rules."""
     dtype = X.dtype
+    # After an early-stopped fit scikit-learn's coefs_ *is* its _best_coefs list, so a
+    # warm-start refit trains the "best" arrays in place until a new best is copied.
+    aliased = est.coefs_ is est._best_coefs
     theta = pack(est.coefs_, est.intercepts_, dtype)
     est.coefs_, est.intercepts_ = unpack(theta, layer_units)
+    if aliased:
+        est._best_coefs, est._best_intercepts = est.coefs_, est.intercepts_
     if not incremental or not hasattr(est, "_optimizer"):
         est._optimizer = make_optimizer(est, theta)
     optimizer = est._optimizer
@@ -126,7 +131,7 @@ def _run_epochs(est, engine, theta, layer_units, X_train, Y_train, sw_train, bat
             accumulated_loss = _epoch(engine, est, theta, layer_units, X_train, Y_train, sw_train, sample_idx,
                                       batch_size, optimizer)
             est.n_iter_ += 1
-            est.loss_ = accumulated_loss / X_train.shape[0]
+            est.loss_ = np.float64(accumulated_loss / X_train.shape[0])
             est.t_ += n_samples
             est.loss_curve_.append(est.loss_)
             if est.verbose:
@@ -180,27 +185,29 @@ def _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val):
 
 
 def fit_lbfgs(est, engine, X, y, sample_weight, layer_units):
-    """scikit-learn's ``_fit_lbfgs``: L-BFGS-B over the packed float64 parameters.
+    """scikit-learn's ``_fit_lbfgs``: L-BFGS-B over the packed parameters.
 
-    scikit-learn's L-BFGS works on float64 parameters whatever X's dtype (SciPy's
-    vector is float64 and its coefs_ become float64), so this trains in float64 too.
+    SciPy hands ``fun`` its vector in x0's dtype (X's), so each evaluation runs in X's
+    dtype, while the result ``opt_res.x`` is float64: after an L-BFGS fit coefs_ are
+    float64 even for float32 X, as in scikit-learn.
     """
     if sp.issparse(X):
         X = X.toarray()
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    Y = _as_targets(y, np.float64)
+    X = np.ascontiguousarray(X)
+    dtype = X.dtype
+    Y = _as_targets(y, dtype)
     sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float64)
     args = (est.activation, est.out_activation_, est._loss_name(), est.alpha)
 
     def loss_grad(theta):
-        theta = np.ascontiguousarray(theta, dtype=np.float64)
+        theta = np.ascontiguousarray(theta, dtype=dtype)
         grad = np.empty_like(theta)
         value = engine.loss_and_grad(theta, layer_units, X, Y, sw, *args, grad)
-        return value, grad
+        return np.float64(value), grad
 
     iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
     with blas_threads(est.n_threads, X.shape[0], layer_units):
-        opt_res = _minimize(loss_grad, pack(est.coefs_, est.intercepts_, np.float64), est, iprint)
+        opt_res = _minimize(loss_grad, pack(est.coefs_, est.intercepts_, dtype), est, iprint)
     est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
     est.loss_ = opt_res.fun
     est.coefs_, est.intercepts_ = unpack(opt_res.x, layer_units)

@@ -7,8 +7,12 @@ float32, 6e-8) while sgemm's summation order adds ~sqrt(k) ulps, hence 1e-5.
 
 TRAINING: a whole fit compared with the other engine or with scikit-learn. The brief
 asks for 1e-6 relative in float64 (rounding differences grow through the epochs; they
-measured ~1e-15 on digits). float32 rounding differences (1 ulp = 6e-8) grow through
-the updates; 20-epoch digits fits measured ~6e-7, so 1e-4 leaves room for longer runs.
+measured ~1e-15 on digits). float32: fastmlp's float32 GEMMs are bit-identical to
+NumPy's, but its float32 exp/tanh (softmax, tanh layers) are correctly rounded where
+NumPy's SIMD float32 loops are not always, so single values differ by 1 ulp (6e-8).
+Training amplifies that: Adam divides tiny gradients by their own RMS and large
+learning rates feed errors back; measured after 20 epochs: 6e-5 absolute on digits
+(adam), 2e-5 on breast_cancer (sgd, lr 0.5). Hence 1e-3 relative, 1e-4 absolute.
 
 GRADIENT: central finite differences in float64 with step 1e-6 have truncation error
 ~h^2 and cancellation error ~eps/h, about 1e-8..1e-10 relative: 1e-5 is safe.
@@ -23,7 +27,7 @@ KERNEL = {
 
 TRAINING = {
     np.dtype(np.float64): {"rtol": 1e-6, "atol": 1e-9},
-    np.dtype(np.float32): {"rtol": 1e-4, "atol": 1e-5},
+    np.dtype(np.float32): {"rtol": 1e-3, "atol": 1e-4},
 }
 
 GRADIENT = {"rtol": 1e-5, "atol": 1e-8, "step": 1e-6}

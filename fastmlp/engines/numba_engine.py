@@ -14,6 +14,7 @@ in float64 and rounded once on store (within 1 ulp of NumPy's float32 result).
 
 import functools
 import math
+import numbers
 
 import numpy as np
 
@@ -85,8 +86,15 @@ def _activate_flat(z, code):
         for k in range(z.shape[0]):
             z[k] = vm.tanh(np.float64(z[k]))
     elif code == LOGISTIC:
+        # SciPy's expit, 1 / (1 + exp(-z)), in the array's own precision: exp rounded
+        # to the dtype first, then one add and one divide in that dtype. In float32 this
+        # reproduces scikit-learn's probabilities bit for bit (a float64 logistic rounded
+        # once differed by up to 2 ulp, which near p = 1 is a large change in 1 - p).
+        one = np.ones(1, dtype=z.dtype)[0]
         for k in range(z.shape[0]):
-            z[k] = vm.logistic(np.float64(z[k]))
+            z[k] = vm.exp(-np.float64(z[k]))
+        for k in range(z.shape[0]):
+            z[k] = one / (one + z[k])
     elif code == SOFTPLUS:
         for k in range(z.shape[0]):
             z[k] = _softplus(np.float64(z[k]))
@@ -116,23 +124,29 @@ def _bias_activation(Z, b, code):
 
 @kernel
 def _apply_derivative(A, delta, code):
-    """delta *= f'(Z) in place, f' written from the layer output A. Both (n, o), C-contiguous."""
+    """delta *= f'(Z) in place, f' written from the layer output A. Both (n, o), C-contiguous.
+
+    Arithmetic in the arrays' dtype, operation by operation as scikit-learn writes it
+    (``delta *= Z; delta *= 1 - Z``), so float32 rounds as scikit-learn's does.
+    """
     a_flat = A.reshape(A.size)
     d = delta.reshape(delta.size)
+    one = np.ones(1, dtype=d.dtype)[0]
     if code == RELU:
         for k in range(d.shape[0]):
             d[k] = 0.0 if a_flat[k] == 0 else d[k]
     elif code == TANH:
         for k in range(d.shape[0]):
-            a = np.float64(a_flat[k])
-            d[k] = d[k] * (1.0 - a * a)
+            a = a_flat[k]
+            d[k] = d[k] * (one - a * a)
     elif code == LOGISTIC:
         for k in range(d.shape[0]):
-            a = np.float64(a_flat[k])
-            d[k] = (d[k] * a) * (1.0 - a)
+            a = a_flat[k]
+            d[k] = (d[k] * a) * (one - a)
     elif code == LEAKY_RELU:
+        slope = np.full(1, LEAKY_RELU_SLOPE, dtype=d.dtype)[0]
         for k in range(d.shape[0]):
-            d[k] = d[k] if a_flat[k] > 0 else d[k] * LEAKY_RELU_SLOPE
+            d[k] = d[k] if a_flat[k] > 0 else d[k] * slope
     elif code == SOFTPLUS:
         for k in range(d.shape[0]):
             d[k] = d[k] * -math.expm1(-np.float64(a_flat[k]))
@@ -227,43 +241,68 @@ def _sum_of_squares(w):
 
 
 @kernel
-def _layer_grads(A_prev, delta, W, alpha, denom, gW, gb):
-    """gW = (A_prev.T @ delta + alpha W) / denom; gb = column sums of delta / denom."""
+def _layer_grads(A_prev, delta, W, alpha, denom, denom_is_count, gW, gb):
+    """gW = (A_prev.T @ delta + alpha W) / denom; gb = column sums of delta / denom.
+
+    Arithmetic in the arrays' dtype, as NumPy does with Python scalars: a row count
+    (``denom_is_count``) divides in that dtype; a float64 weight sum divides in float64.
+    """
     np.dot(A_prev.T, delta, gW)
     n_in, n_out = W.shape
-    for i in range(n_in):
-        for j in range(n_out):
-            gW[i, j] = (gW[i, j] + alpha * W[i, j]) / denom
+    alpha_t = np.full(1, alpha, dtype=gW.dtype)[0]
     gb[:] = 0.0
     for i in range(delta.shape[0]):
         for j in range(n_out):
             gb[j] += delta[i, j]
-    for j in range(n_out):
-        gb[j] = gb[j] / denom
+    if denom_is_count:
+        d = np.full(1, denom, dtype=gW.dtype)[0]
+        for i in range(n_in):
+            for j in range(n_out):
+                gW[i, j] = (gW[i, j] + alpha_t * W[i, j]) / d
+        for j in range(n_out):
+            gb[j] = gb[j] / d
+    else:
+        for i in range(n_in):
+            for j in range(n_out):
+                gW[i, j] = (gW[i, j] + alpha_t * W[i, j]) / denom
+        for j in range(n_out):
+            gb[j] = gb[j] / denom
 
 
 @kernel
 def _sgd_step(params, grads, velocity, lr, momentum, nesterov):
-    """v = momentum v - lr g; params += v, or momentum v - lr g with Nesterov. 1-D."""
+    """v = momentum v - lr g; params += v, or momentum v - lr g with Nesterov. 1-D.
+
+    In the parameters' dtype, as scikit-learn's NumPy arithmetic with Python floats.
+    """
+    lr_t = np.full(1, lr, dtype=params.dtype)[0]
+    mom_t = np.full(1, momentum, dtype=params.dtype)[0]
     for k in range(params.shape[0]):
-        g = np.float64(grads[k])
-        velocity[k] = momentum * velocity[k] - lr * g
+        g = grads[k]
+        velocity[k] = mom_t * velocity[k] - lr_t * g
         if nesterov:
-            params[k] = params[k] + (momentum * velocity[k] - lr * g)
+            params[k] = params[k] + (mom_t * velocity[k] - lr_t * g)
         else:
             params[k] = params[k] + velocity[k]
 
 
 @kernel
 def _adam_step(params, grads, m, v, lr, beta_1, beta_2, epsilon):
-    """Adam moments and update, lr already bias-corrected. All 1-D."""
-    one_minus_b1 = 1.0 - beta_1
-    one_minus_b2 = 1.0 - beta_2
+    """Adam moments and update, lr already bias-corrected. All 1-D.
+
+    As scikit-learn: moments in the parameters' dtype; the step in float64 (its
+    bias-corrected rate is a NumPy float64), added and rounded back into params.
+    """
+    b1 = np.full(1, beta_1, dtype=params.dtype)[0]
+    b2 = np.full(1, beta_2, dtype=params.dtype)[0]
+    one_minus_b1 = np.full(1, 1.0 - beta_1, dtype=params.dtype)[0]
+    one_minus_b2 = np.full(1, 1.0 - beta_2, dtype=params.dtype)[0]
+    eps = np.full(1, epsilon, dtype=params.dtype)[0]
     for k in range(params.shape[0]):
-        g = np.float64(grads[k])
-        m[k] = beta_1 * m[k] + one_minus_b1 * g
-        v[k] = beta_2 * v[k] + one_minus_b2 * (g * g)
-        params[k] = params[k] + (-lr * m[k]) / (math.sqrt(v[k]) + epsilon)
+        g = grads[k]
+        m[k] = b1 * m[k] + one_minus_b1 * g
+        v[k] = b2 * v[k] + one_minus_b2 * (g * g)
+        params[k] = np.float64(params[k]) + (-lr * np.float64(m[k])) / np.float64(np.sqrt(v[k]) + eps)
 
 
 # -- whole network -------------------------------------------------------------------
@@ -295,7 +334,7 @@ def _forward_backward(theta, offsets, units, acts, deltas, Y, sw, n_rows, act_co
         gW = grad[offsets[layer] : offsets[layer + 1]].reshape(shape)
         gb = grad[offsets[n_layers + layer] : offsets[n_layers + layer + 1]]
         delta = deltas[layer][:n_rows]
-        _layer_grads(acts[layer][:n_rows], delta, W, alpha, denom, gW, gb)
+        _layer_grads(acts[layer][:n_rows], delta, W, alpha, denom, sw.shape[0] == 0, gW, gb)
         if layer > 0:
             prev = deltas[layer - 1][:n_rows]
             np.dot(delta, W.T, prev)
@@ -398,7 +437,7 @@ def output_delta(out, Y, sw, loss, delta):
 
 def layer_grads(A_prev, delta, W, alpha, denom, gW, gb):
     """gW = (A_prev.T @ delta + alpha * W) / denom; gb = delta.sum(axis=0) / denom."""
-    _layer_grads(A_prev, delta, W, float(alpha), float(denom), gW, gb)
+    _layer_grads(A_prev, delta, W, float(alpha), float(denom), isinstance(denom, numbers.Integral), gW, gb)
 
 
 def sgd_step(params, grads, velocity, lr, momentum, nesterov):
@@ -436,6 +475,8 @@ def _network_args(layer_units):
 def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss, alpha, grad):
     """Regularized loss of the batch (X, Y, sw) and its gradient, written into grad."""
     _require_c_contiguous(X=X, Y=Y)
+    if not X.flags.writeable:
+        X = X.copy()  # the kernel keeps X in a list of (writeable) layer buffers
     offsets, units = _network_args(layer_units)
     return float(_loss_and_grad(theta, offsets, units, X, Y, _weights(sw), ACTIVATION_CODES[activation],
                                 ACTIVATION_CODES[out_activation], LOSS_CODES[loss], _clip_eps(X.dtype), float(alpha), grad))
