@@ -437,6 +437,7 @@ def output_delta(out, Y, sw, loss, delta):
 
 def layer_grads(A_prev, delta, W, alpha, denom, gW, gb):
     """gW = (A_prev.T @ delta + alpha * W) / denom; gb = delta.sum(axis=0) / denom."""
+    _require_c_contiguous(gW=gW, gb=gb)
     _layer_grads(A_prev, delta, W, float(alpha), float(denom), isinstance(denom, numbers.Integral), gW, gb)
 
 
@@ -474,7 +475,7 @@ def _network_args(layer_units):
 
 def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss, alpha, grad):
     """Regularized loss of the batch (X, Y, sw) and its gradient, written into grad."""
-    _require_c_contiguous(X=X, Y=Y)
+    _require_c_contiguous(theta=theta, X=X, Y=Y, grad=grad)
     if not X.flags.writeable:
         X = X.copy()  # the kernel keeps X in a list of (writeable) layer buffers
     offsets, units = _network_args(layer_units)
@@ -488,6 +489,7 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
     Updates theta and the optimizer state in place. Returns the sum over batches of
     batch loss times batch length (scikit-learn's ``accumulated_loss``).
     """
+    _require_c_contiguous(theta=theta)
     offsets, units = _network_args(layer_units)
     sgd = optimizer.solver == SGD
     empty = theta[:0]

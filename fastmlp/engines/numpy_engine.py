@@ -49,7 +49,8 @@ _DERIVATIVES = {
 
 def dense_forward(A, W, b, activation, out):
     """out = activation(A @ W + b). A (n, i), W (i, o), b (o,), out (n, o). Returns out."""
-    with np.errstate(over="ignore"):
+    # Overflow to inf and NaN in -> NaN out are the intended results, not warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
         out[...] = _ACTIVATIONS[activation](A @ W + b)
     return out
 
