@@ -1,0 +1,327 @@
+"""Property tests: Numba kernels against the NumPy reference on random shapes and values.
+
+Shapes 1..40 in every dimension, float32 and float64, values drawn by Hypothesis over
+the whole range a kernel accepts (pre-activations up to 1e4, subnormals, signed zeros,
+NaN where the property is about NaN). ``tests/test_kernels.py`` holds the hand-picked
+cases; this file looks for the ones nobody picked.
+
+Example counts come from a settings profile chosen by the environment variable
+``FASTMLP_FUZZ_PROFILE``: ``ci`` (default: few examples, seconds), ``dev`` (fewer), or
+``thorough`` (many, for a nightly or pre-release run). Every test has ``deadline=None``:
+the first call of a kernel may compile it.
+"""
+
+import os
+
+import numpy as np
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from fastmlp._optimizers import AdamState, SGDState
+from fastmlp._params import param_offsets
+from fastmlp.engines import get_engine
+from fastmlp.engines._names import CANONICAL_OUTPUT, HIDDEN_ACTIVATIONS
+
+from .tolerances import kernel_tol, training_tol
+
+NUMBA = get_engine("numba")
+REFERENCE = get_engine("numpy")
+
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("fastmlp-fuzz-ci", max_examples=25, **_COMMON)
+settings.register_profile("fastmlp-fuzz-dev", max_examples=10, **_COMMON)
+settings.register_profile("fastmlp-fuzz-thorough", max_examples=2000, **_COMMON)
+FUZZ = settings.get_profile("fastmlp-fuzz-" + os.environ.get("FASTMLP_FUZZ_PROFILE", "ci"))
+
+FORWARD_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax", "exp")
+LOSSES = tuple(CANONICAL_OUTPUT)
+MAX_DIM = 40
+
+dtypes = st.sampled_from([np.float32, np.float64])
+dims = st.integers(1, MAX_DIM)
+
+
+def floats(dtype, limit, allow_nan=False):
+    """Floats of ``dtype`` (subnormals and signed zeros included) with |x| <= limit,
+    and NaN too if ``allow_nan``."""
+    finite = st.floats(-limit, limit, width=32 if np.dtype(dtype) == np.float32 else 64)
+    return finite | st.just(np.nan) if allow_nan else finite
+
+
+def arrays(dtype, shape, limit, allow_nan=False, nonzero=False):
+    """Arrays of ``floats``; values below 10 in magnitude drawn as often as the rest (the
+    range where activations bend), and zeros replaced by 1 if ``nonzero`` (a zero delta
+    hides any derivative; a map, not a filter, so that shrinking stays fast)."""
+    elements = floats(dtype, min(limit, 10.0), allow_nan) | floats(dtype, limit, allow_nan)
+    if nonzero:
+        elements = elements.map(lambda x: x if x != 0 else 1.0)
+    return hnp.arrays(dtype, shape, elements=elements)
+
+
+def preactivation_limit(activation, dtype):
+    """1e4, or for exp the largest |z| whose exp stays finite with a margin."""
+    if activation == "exp":
+        return 80.0 if np.dtype(dtype) == np.float32 else 700.0
+    return 1e4
+
+
+def activate(Z, activation):
+    """activation(Z) by the reference engine (Z @ I == Z exactly for finite Z)."""
+    o = Z.shape[1]
+    return REFERENCE.dense_forward(Z, np.eye(o, dtype=Z.dtype), np.zeros(o, Z.dtype), activation, np.empty_like(Z))
+
+
+def assert_close_to_reference(got, want, dtype, scale=0.0):
+    """|got - want| <= atol + rtol * (|want| + scale), tolerances from the table.
+
+    ``scale``: magnitude of the operands whose rounding the float32 reference (or a
+    BLAS summation order) carries, e.g. |A|.T @ |delta| for a GEMM. Where the operands
+    cancel, rounding error is relative to them, not to the small result.
+    """
+    tol = kernel_tol(dtype)
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    bound = tol["atol"] + tol["rtol"] * (np.abs(want) + scale)
+    bad = ~(np.abs(got - want) <= bound)
+    assert not bad.any(), f"{bad.sum()} of {bad.size} differ: got {got[bad][:5]}, want {want[bad][:5]}"
+
+
+# -- forward -----------------------------------------------------------------------------
+
+
+@FUZZ
+@given(data=st.data(), activation=st.sampled_from(FORWARD_ACTIVATIONS), dtype=dtypes, n=dims, o=dims)
+def test_activation_of_any_finite_preactivation(data, activation, dtype, n, o):
+    Z = data.draw(arrays(dtype, (n, o), preactivation_limit(activation, dtype)), label="Z")
+    got = NUMBA.dense_forward(Z, np.eye(o, dtype=dtype), np.zeros(o, dtype), activation, np.empty_like(Z))
+    assert got.dtype == dtype
+    assert np.isfinite(got).all()
+    assert_close_to_reference(got, activate(Z, activation), dtype)
+
+
+@FUZZ
+@given(data=st.data(), activation=st.sampled_from(FORWARD_ACTIVATIONS), dtype=dtypes, n=dims, o=dims)
+def test_nan_rows_stay_nan_and_others_match(data, activation, dtype, n, o):
+    """With W = I, a NaN in row r reaches every unit of row r (NaN * 0 is NaN): those
+    rows come out all NaN, the others as the reference computes them."""
+    Z = data.draw(arrays(dtype, (n, o), preactivation_limit(activation, dtype), allow_nan=True), label="Z")
+    got = NUMBA.dense_forward(Z, np.eye(o, dtype=dtype), np.zeros(o, dtype), activation, np.empty_like(Z))
+    nan_rows = np.isnan(Z).any(axis=1)
+    assert np.isnan(got[nan_rows]).all()
+    if (~nan_rows).any():
+        assert_close_to_reference(got[~nan_rows], activate(Z[~nan_rows], activation), dtype)
+
+
+def gemm_error_scale(A, W, b, out, activation):
+    """How far rounding in A @ W + b can move an output: |A| @ |W| + |b| (the GEMM error
+    bound, in units of eps) times the activation's slope (1 for all but exp, whose slope
+    is its value; softmax's outputs move with the largest logit change of their row)."""
+    scale = np.abs(A.astype(np.float64)) @ np.abs(W.astype(np.float64)) + np.abs(b.astype(np.float64))
+    if activation == "exp":
+        return scale * np.abs(out.astype(np.float64))
+    if activation == "softmax":
+        return np.broadcast_to(scale.max(axis=1, keepdims=True), scale.shape)
+    return scale
+
+
+@FUZZ
+@given(data=st.data(), activation=st.sampled_from(FORWARD_ACTIVATIONS), dtype=dtypes, n=dims, i=dims, o=dims)
+def test_dense_forward(data, activation, dtype, n, i, o):
+    # Inputs and weights bounded so that |Z| <= i + 1 <= 41 (exp stays finite in float32);
+    # other activations get inputs up to 1e4.
+    a_limit = 1.0 if activation == "exp" else 1e4
+    A = data.draw(arrays(dtype, (n, i), a_limit), label="A")
+    W = data.draw(arrays(dtype, (i, o), 1.0), label="W")
+    b = data.draw(arrays(dtype, (o,), 1.0), label="b")
+    out = np.empty((n, o), dtype)
+    got = NUMBA.dense_forward(A, W, b, activation, out)
+    assert got is out
+    assert got.dtype == dtype
+    want = REFERENCE.dense_forward(A, W, b, activation, np.empty((n, o), dtype))
+    assert_close_to_reference(got, want, dtype, scale=gemm_error_scale(A, W, b, want, activation))
+
+
+# -- backward ----------------------------------------------------------------------------
+
+
+@FUZZ
+@given(data=st.data(), activation=st.sampled_from(HIDDEN_ACTIVATIONS), dtype=dtypes, n=dims, o=dims)
+def test_activation_derivative(data, activation, dtype, n, o):
+    A = activate(data.draw(arrays(dtype, (n, o), 1e4), label="Z"), activation)
+    delta = data.draw(arrays(dtype, (n, o), 1e4, nonzero=True), label="delta")
+    want = REFERENCE.activation_derivative(A, delta.copy(), activation)
+    got = NUMBA.activation_derivative(A, delta.copy(), activation)
+    assert got.dtype == dtype
+    # The float32 reference's 1 - A**2 near |A| = 1 errs by ~3e-8 * |delta| absolute.
+    assert_close_to_reference(got, want, dtype, scale=np.abs(delta))
+
+
+@FUZZ
+@given(data=st.data(), activation=st.sampled_from(HIDDEN_ACTIVATIONS), dtype=dtypes, n=dims, i=dims, o=dims)
+def test_backprop_delta(data, activation, dtype, n, i, o):
+    delta = data.draw(arrays(dtype, (n, o), 100.0, nonzero=True), label="delta")
+    W = data.draw(arrays(dtype, (i, o), 10.0, nonzero=True), label="W")
+    A_prev = activate(data.draw(arrays(dtype, (n, i), 1e4), label="Z_prev"), activation)
+    got = NUMBA.backprop_delta(delta, W, A_prev, activation, np.empty((n, i), dtype))
+    want = REFERENCE.backprop_delta(delta, W, A_prev, activation, np.empty((n, i), dtype))
+    assert_close_to_reference(got, want, dtype, scale=np.abs(delta) @ np.abs(W.T))
+
+
+@st.composite
+def loss_batches(draw, loss, dtype, n, o, min_weight=0.0, y_limit=1e4):
+    """(out, Y, sw) in the loss's domain: out from the canonical output activation of
+    drawn pre-activations, Y one-hot / 0-1 / counts / reals up to y_limit, sw None or
+    >= min_weight with a positive sum."""
+    out_activation = CANONICAL_OUTPUT[loss]
+    Z = draw(arrays(dtype, (n, o), preactivation_limit(out_activation, dtype)), label="Z")
+    out = activate(Z, out_activation)
+    if loss == "squared_error":
+        Y = draw(arrays(dtype, (n, o), y_limit), label="Y")
+    elif loss == "poisson":
+        Y = draw(hnp.arrays(np.int64, (n, o), elements=st.integers(0, 20)), label="Y").astype(dtype)
+    elif loss == "log_loss":
+        Y = np.eye(o, dtype=dtype)[draw(hnp.arrays(np.int64, n, elements=st.integers(0, o - 1)), label="classes")]
+    else:
+        Y = draw(hnp.arrays(np.bool_, (n, o)), label="Y").astype(dtype)
+    sw = None
+    if draw(st.booleans(), label="weighted"):
+        sw = draw(hnp.arrays(np.float64, n, elements=st.floats(min_weight, 10)), label="sw")
+        assume(sw.sum() > 1e-3)
+    return out, Y, sw
+
+
+@FUZZ
+@given(data=st.data(), loss=st.sampled_from(LOSSES), dtype=dtypes, n=dims, o=dims)
+def test_output_delta(data, loss, dtype, n, o):
+    out, Y, sw = data.draw(loss_batches(loss, dtype, n, o))
+    got_delta, want_delta = np.empty_like(out), np.empty_like(out)
+    got = NUMBA.output_delta(out, Y, sw, loss, got_delta)
+    REFERENCE.output_delta(out, Y, sw, loss, want_delta)
+    assert np.isfinite(got)
+    assert_close_to_reference(got_delta, want_delta, dtype)
+    # The value against the reference evaluated in float64 on the same numbers, with a
+    # tolerance relative to the size of the terms that float32 arithmetic rounds (1 - p,
+    # and y log(y/p), y and p, which cancel where p is close to y). Probabilities are
+    # clipped at the dtype's eps first, as the float32 loss does; the float64 clip is
+    # then a no-op.
+    if loss in ("log_loss", "binary_log_loss"):
+        eps = np.finfo(dtype).eps
+        out = np.clip(out, eps, 1 - eps)
+    out64, Y64 = out.astype(np.float64), Y.astype(np.float64)
+    want = REFERENCE.output_delta(out64, Y64, sw, loss, np.empty(out.shape))
+    assert_close_to_reference(got, want, dtype, scale=loss_term_magnitude(out64, Y64, sw, loss))
+
+
+def loss_term_magnitude(out, Y, sw, loss):
+    """The loss with every rounded piece of every term counted by its absolute value."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if loss == "squared_error":
+            pieces = 0.5 * (np.abs(Y) + np.abs(out)) ** 2 / out.shape[1]
+        elif loss == "poisson":
+            pieces = np.abs(np.where(Y > 0, Y * np.log(Y / out), 0.0)) + Y + out
+        elif loss == "log_loss":
+            pieces = np.abs(np.where(Y > 0, Y * np.log(out), 0.0)) + 1.0
+        else:
+            pieces = np.abs(np.where(Y > 0, np.log(out), 0.0)) + np.abs(np.where(Y < 1, np.log1p(-out), 0.0)) + 1.0
+    return float(np.average(pieces.sum(axis=1), weights=sw))
+
+
+@FUZZ
+@given(data=st.data(), dtype=dtypes, n=dims, i=dims, o=dims, alpha=st.floats(0, 1), weighted=st.booleans())
+def test_layer_grads(data, dtype, n, i, o, alpha, weighted):
+    A_prev = data.draw(arrays(dtype, (n, i), 100.0), label="A_prev")
+    delta = data.draw(arrays(dtype, (n, o), 100.0), label="delta")
+    W = data.draw(arrays(dtype, (i, o), 10.0), label="W")
+    denom = data.draw(st.floats(0.01, 400.0), label="weight sum") if weighted else float(n)
+    gW, gb = np.empty((i, o), dtype), np.empty(o, dtype)
+    NUMBA.layer_grads(A_prev, delta, W, alpha, denom, gW, gb)
+    want_gW, want_gb = np.empty((i, o), dtype), np.empty(o, dtype)
+    REFERENCE.layer_grads(A_prev, delta, W, alpha, denom, want_gW, want_gb)
+    # GEMM summation order differs between the two BLAS calls: error relative to |A|.T @ |delta|.
+    abs_A, abs_delta = np.abs(A_prev.astype(np.float64)), np.abs(delta.astype(np.float64))
+    assert_close_to_reference(gW, want_gW, dtype, scale=(abs_A.T @ abs_delta + alpha * np.abs(W)) / denom)
+    assert_close_to_reference(gb, want_gb, dtype, scale=abs_delta.sum(axis=0) / denom)
+
+
+# -- optimizer steps ---------------------------------------------------------------------
+
+
+@FUZZ
+@given(data=st.data(), dtype=dtypes, size=st.integers(1, 200), steps=st.integers(1, 3),
+       lr=st.floats(1e-4, 0.5), momentum=st.floats(0, 0.99), nesterov=st.booleans())
+def test_sgd_steps(data, dtype, size, steps, lr, momentum, nesterov):
+    params = data.draw(arrays(dtype, size, 10.0), label="params")
+    velocity = np.zeros(size, dtype)
+    want_params, want_velocity = params.copy(), velocity.copy()
+    for step in range(steps):
+        g = data.draw(arrays(dtype, size, 1e4), label=f"grads {step}")
+        v_scale = np.abs(momentum * want_velocity) + np.abs(lr * g)
+        p_scale = np.abs(want_params) + (1 + momentum) * v_scale
+        NUMBA.sgd_step(params, g, velocity, lr, momentum, nesterov)
+        REFERENCE.sgd_step(want_params, g, want_velocity, lr, momentum, nesterov)
+        assert_close_to_reference(velocity, want_velocity, dtype, v_scale)
+        assert_close_to_reference(params, want_params, dtype, p_scale)
+        want_params[...], want_velocity[...] = params, velocity
+
+
+@FUZZ
+@given(data=st.data(), dtype=dtypes, size=st.integers(1, 200), steps=st.integers(1, 3),
+       lr=st.floats(1e-5, 0.1), beta_1=st.floats(0, 0.99), beta_2=st.floats(0.9, 0.9999),
+       epsilon=st.floats(1e-8, 1e-3))
+def test_adam_steps(data, dtype, size, steps, lr, beta_1, beta_2, epsilon):
+    params = data.draw(arrays(dtype, size, 10.0), label="params")
+    m, v = np.zeros(size, dtype), np.zeros(size, dtype)
+    want_params, want_m, want_v = params.copy(), m.copy(), v.copy()
+    for t in range(1, steps + 1):
+        g = data.draw(arrays(dtype, size, 1e4), label=f"grads {t}")
+        lr_t = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        m_scale = np.abs(beta_1 * want_m) + np.abs((1 - beta_1) * g)
+        p_scale = np.abs(want_params)
+        NUMBA.adam_step(params, g, m, v, lr_t, beta_1, beta_2, epsilon)
+        REFERENCE.adam_step(want_params, g, want_m, want_v, lr_t, beta_1, beta_2, epsilon)
+        p_scale = p_scale + np.abs(lr_t * want_m / (np.sqrt(want_v) + epsilon))
+        assert_close_to_reference(m, want_m, dtype, m_scale)
+        assert_close_to_reference(v, want_v, dtype)
+        assert_close_to_reference(params, want_params, dtype, p_scale)
+        want_params[...], want_m[...], want_v[...] = params, m, v
+
+
+# -- a whole epoch -------------------------------------------------------------------------
+
+
+@FUZZ
+@given(data=st.data(), activation=st.sampled_from(HIDDEN_ACTIVATIONS), loss=st.sampled_from(LOSSES),
+       dtype=dtypes, n=dims, batch_size=st.integers(1, MAX_DIM + 5), adam=st.booleans(),
+       hidden=st.lists(st.integers(1, 6), min_size=1, max_size=2), seed=st.integers(0, 2**32 - 1))
+def test_train_epoch(data, activation, loss, dtype, n, batch_size, adam, hidden, seed):
+    """Any architecture, batch size (dividing n or not, larger than n) and row order:
+    one epoch gives the same parameters, loss sum and optimizer state."""
+    # Positive weights: a minibatch whose weights sum to 0 has no defined loss. Targets
+    # of training size: regression targets up to 1e4 drive float32 SGD into a regime
+    # (weights ~100, losses ~1e5) where any rounding difference grows past the tolerance.
+    out, Y, sw = data.draw(loss_batches(loss, dtype, n, 2 if loss != "log_loss" else 3, min_weight=0.01,
+                                        y_limit=10.0))
+    layer_units = (3, *hidden, Y.shape[1])
+    rng = np.random.default_rng(seed)  # moderate inputs and weights: training-like values
+    X = rng.normal(0, 1, (n, 3)).astype(dtype)
+    theta = rng.uniform(-0.7, 0.7, param_offsets(layer_units)[-1]).astype(dtype)
+    order = data.draw(st.permutations(range(n)), label="order")
+    ref_theta = theta.copy()
+    if adam:
+        state, ref_state = AdamState(theta, 0.01, 0.9, 0.999, 1e-8), AdamState(ref_theta, 0.01, 0.9, 0.999, 1e-8)
+    else:
+        state = SGDState(theta, 0.01, "constant", 0.9, True, 0.5)
+        ref_state = SGDState(ref_theta, 0.01, "constant", 0.9, True, 0.5)
+    args = (X, Y, sw, np.array(order), batch_size, activation, CANONICAL_OUTPUT[loss], loss, 1e-3)
+    total = NUMBA.train_epoch(theta, layer_units, *args, state)
+    with np.errstate(all="ignore"):
+        ref_total = REFERENCE.train_epoch(ref_theta, layer_units, *args, ref_state)
+    # A diverging run (an unbounded network on Poisson counts, say) amplifies every
+    # rounding difference; the property is about training, so such draws are discarded.
+    assume(np.isfinite(ref_total) and np.isfinite(ref_theta).all())
+    tol = training_tol(dtype)
+    assert abs(total - ref_total) <= tol["atol"] * n + tol["rtol"] * abs(ref_total)
+    np.testing.assert_allclose(theta, ref_theta, **tol)
+    if adam:
+        assert state.t == ref_state.t == -(-n // batch_size)
