@@ -195,13 +195,17 @@ def fit_lbfgs(est, engine, X, y, sample_weight, layer_units):
         X = X.toarray()
     X = np.ascontiguousarray(X)
     dtype = X.dtype
-    Y = _as_targets(y, dtype)
+    # Targets in scikit-learn's own dtype (bool labels; the regressor's y as given), and
+    # a float64 gradient: each evaluation then rounds exactly as scikit-learn's does,
+    # including the float64 deltas of float32 X with float64 y and the float64
+    # intercept gradients that sample weights give a float32 network.
+    Y = np.ascontiguousarray(y)
     sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float64)
     args = (est.activation, est.out_activation_, est._loss_name(), est.alpha)
 
     def loss_grad(theta):
         theta = np.ascontiguousarray(theta, dtype=dtype)
-        grad = np.empty_like(theta)
+        grad = np.empty(theta.shape, dtype=np.float64)
         value = engine.loss_and_grad(theta, layer_units, X, Y, sw, *args, grad)
         return np.float64(value), grad
 

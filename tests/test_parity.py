@@ -69,6 +69,9 @@ def _make_dataset(name, seed):
         return StandardScaler().fit_transform(X), y
     if name == "diabetes":
         return load_diabetes(return_X_y=True)
+    if name == "diabetes_scaled":  # standardized features, target in hundreds
+        X, y = load_diabetes(return_X_y=True)
+        return StandardScaler().fit_transform(X), y / 100.0
     if name == "circles":
         return make_circles(n_samples=300, noise=0.1, factor=0.5, random_state=seed)
     if name == "moons":
@@ -456,6 +459,37 @@ def test_lbfgs_architecture(kind, sizes):
     X, y = dataset(SOLVER_DATA[kind])
     params = dict(hidden_layer_sizes=sizes, solver="lbfgs", alpha=1e-3, max_iter=40, random_state=3)
     fit_both(kind, params, X, y)
+
+
+# L-BFGS runs to its default max_iter=200 here: it turns a 1-ulp difference in one
+# gradient into another model long before that (measured with compiled gradients: 57%
+# apart on iris-tanh), so these hold only because every evaluation is bit for bit
+# scikit-learn's (``engine.loss_and_grad``). float32 fits are held to the float64
+# tolerance for the same reason.
+LONG_LBFGS_CASES = {
+    "classifier-iris-tanh": ("classifier", "iris", dict(activation="tanh")),
+    "classifier-iris-logistic": ("classifier", "iris", dict(activation="logistic")),
+    "classifier-moons-logistic": ("classifier", "moons", dict(activation="logistic")),
+    "classifier-breast-cancer-identity": ("classifier", "breast_cancer", dict(activation="identity")),
+    "classifier-multilabel-relu": ("classifier", "multilabel", dict(activation="relu")),
+    "regressor-diabetes-relu": ("regressor", "diabetes_scaled", dict(activation="relu")),
+    "regressor-multi-tanh": ("regressor", "regression_multi", dict(activation="tanh", alpha=0.1)),
+    "regressor-poisson-logistic": ("regressor", "poisson", dict(activation="logistic", loss="poisson")),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("case", list(LONG_LBFGS_CASES))
+def test_lbfgs_to_default_max_iter(case, weighted, dtype):
+    kind, data, extra = LONG_LBFGS_CASES[case]
+    X, y = dataset(data)
+    X = X.astype(dtype)  # a float32 regressor keeps its float64 y, as scikit-learn does
+    params = dict(hidden_layer_sizes=(20,), solver="lbfgs", random_state=0, **extra)
+    fit_kwargs = {"sample_weight": sample_weights(X.shape[0])} if weighted else {}
+    theirs, _ = fit_both(kind, params, X, y, **fit_kwargs)
+    assert theirs.n_iter_ > 50  # the case is a long run
 
 
 def _layout(X, layout):
@@ -1053,6 +1087,14 @@ ERROR_CASES = {
     "hidden-layer-size-zero": ("classifier", dict(hidden_layer_sizes=(3, 0)), "iris", "fit", {}),
     "sample-weight-wrong-length": ("regressor", dict(), "regression", "fit", {"sample_weight": np.ones(3)}),
     "nan-in-X": ("classifier", dict(), "nan", "fit", {}),
+    # A minibatch whose sample weights are all zero: NumPy's ZeroDivisionError from
+    # scikit-learn's np.average, raised before that batch's update.
+    "zero-weight-minibatch-sgd": ("classifier", dict(solver="sgd", batch_size=2), "iris", "fit",
+                                  {"sample_weight": np.repeat([1.0, 0.0], [100, 50])}),
+    "zero-weight-minibatch-adam": ("regressor", dict(solver="adam", batch_size=4, shuffle=False), "regression",
+                                   "fit", {"sample_weight": np.repeat([1.0, 0.0], [200, 100])}),
+    "zero-weights-lbfgs": ("regressor", dict(solver="lbfgs"), "regression", "fit",
+                           {"sample_weight": np.zeros(300)}),
 }
 
 
@@ -1075,6 +1117,25 @@ def test_same_error_as_sklearn(case):
     our_outcome = call_recording(ours, method, X, y, **kwargs)
     assert their_outcome[0] is not None  # the case is exercised
     assert_same_outcome(their_outcome, our_outcome, method)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_zero_weight_minibatch_stops_where_sklearn_does(solver):
+    # Rows 200..299 weigh nothing; unshuffled batches of 4 reach them in batch 51 of the
+    # first epoch. Both raise there, with the first 50 updates applied.
+    X, y = dataset("regression")
+    sw = np.repeat([1.0, 0.0], [200, 100])
+    theirs, ours = make_pair("regressor", dict(solver=solver, batch_size=4, shuffle=False, random_state=0))
+    for est in (theirs, ours):
+        with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
+            est.fit(X, y, sample_weight=sw)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        assert_allclose(a, b, **training_tol(np.float64))
+    # The state those 50 updates give: one unshuffled epoch over the first 200 rows.
+    reference = make_pair("regressor", dict(solver=solver, batch_size=4, shuffle=False, random_state=0))[0]
+    reference.partial_fit(X[:200], y[:200], sample_weight=sw[:200])
+    for a, b in zip(ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_):
+        assert_allclose(a, b, **training_tol(np.float64))
 
 
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])

@@ -8,6 +8,11 @@ derivative x delta, loss + output delta, gradient + L2 term + scaling, and one
 optimizer update over the flat parameter vector. ``train_epoch`` runs a whole epoch
 of minibatches in one compiled call with buffers allocated once per epoch.
 
+``loss_and_grad`` (L-BFGS's full-batch evaluation, one Python call per iteration
+anyway) is the exception: it keeps NumPy's GEMMs and transcendental ufuncs so that it
+is scikit-learn's function to the last bit, because L-BFGS amplifies rounding
+differences into different models.
+
 float32 arrays stay float32 in memory and in BLAS; scalar elementwise math is done
 in float64 and rounded once on store (within 1 ulp of NumPy's float32 result).
 """
@@ -19,11 +24,11 @@ import numbers
 import numpy as np
 
 from .._numba_options import kernel
-from .._params import param_offsets
+from .._params import param_offsets, unpack
 from . import _vector_math as vm
+from . import numpy_engine as _reference
 from ._names import (
     ACTIVATION_CODES,
-    BINARY_LOG_LOSS,
     EXP,
     IDENTITY,
     LEAKY_RELU,
@@ -41,6 +46,9 @@ from ._names import (
 )
 
 _EMPTY_WEIGHTS = np.empty(0, dtype=np.float64)
+# NumPy's message (np.average), which scikit-learn users see for a minibatch whose
+# sample weights sum to zero.
+_ZERO_WEIGHTS = "Weights sum to zero, can't be normalized"
 
 
 # -- elementwise kernels -------------------------------------------------------------
@@ -126,12 +134,13 @@ def _bias_activation(Z, b, code):
 def _apply_derivative(A, delta, code):
     """delta *= f'(Z) in place, f' written from the layer output A. Both (n, o), C-contiguous.
 
-    Arithmetic in the arrays' dtype, operation by operation as scikit-learn writes it
-    (``delta *= Z; delta *= 1 - Z``), so float32 rounds as scikit-learn's does.
+    Operation by operation as scikit-learn writes it (``delta *= Z; delta *= 1 - Z``), the
+    factor in A's dtype and the product in delta's, so that rounding is scikit-learn's
+    (also for float64 deltas of a float32 network).
     """
     a_flat = A.reshape(A.size)
     d = delta.reshape(delta.size)
-    one = np.ones(1, dtype=d.dtype)[0]
+    one = np.ones(1, dtype=A.dtype)[0]
     if code == RELU:
         for k in range(d.shape[0]):
             d[k] = 0.0 if a_flat[k] == 0 else d[k]
@@ -144,7 +153,7 @@ def _apply_derivative(A, delta, code):
             a = a_flat[k]
             d[k] = (d[k] * a) * (one - a)
     elif code == LEAKY_RELU:
-        slope = np.full(1, LEAKY_RELU_SLOPE, dtype=d.dtype)[0]
+        slope = np.full(1, LEAKY_RELU_SLOPE, dtype=A.dtype)[0]
         for k in range(d.shape[0]):
             d[k] = d[k] if a_flat[k] > 0 else d[k] * slope
     elif code == SOFTPLUS:
@@ -241,30 +250,112 @@ def _sum_of_squares(w):
 
 
 @kernel
+def _pairwise_block(x, start, n):
+    """NumPy's pairwise sum of x[start:start + n] for n <= 128: eight running sums."""
+    if n < 8:  # n >= 1
+        total = x[start]
+        for k in range(start + 1, start + n):
+            total += x[k]
+        return total
+    r0, r1, r2, r3 = x[start], x[start + 1], x[start + 2], x[start + 3]
+    r4, r5, r6, r7 = x[start + 4], x[start + 5], x[start + 6], x[start + 7]
+    stop = start + n - n % 8
+    for k in range(start + 8, stop, 8):
+        r0 += x[k]
+        r1 += x[k + 1]
+        r2 += x[k + 2]
+        r3 += x[k + 3]
+        r4 += x[k + 4]
+        r5 += x[k + 5]
+        r6 += x[k + 6]
+        r7 += x[k + 7]
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for k in range(stop, start + n):
+        total += x[k]
+    return total
+
+
+@kernel
+def _pairwise_sum(x, start, n):
+    """Sum of x[start:start + n] (n >= 1) in NumPy's order for a contiguous 1-D array
+    (``np.sum``): blocks of up to 128, above that the sum of two halves (the first a
+    multiple of 8). NumPy recurses; this walks the same tree with a stack (a recursive
+    kernel crashed when loaded from Numba's cache)."""
+    if n <= 128:
+        return _pairwise_block(x, start, n)
+    # Segments still to sum (start, length, children done) and partial results, post-order.
+    seg_start = np.empty(64, dtype=np.int64)
+    seg_len = np.empty(64, dtype=np.int64)
+    seg_done = np.empty(64, dtype=np.int64)
+    partial = np.empty(64, dtype=x.dtype)
+    depth, n_partial = 1, 0
+    seg_start[0], seg_len[0], seg_done[0] = start, n, 0
+    while depth > 0:
+        top = depth - 1
+        lo, m = seg_start[top], seg_len[top]
+        if m <= 128:
+            partial[n_partial] = _pairwise_block(x, lo, m)
+            n_partial += 1
+            depth -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        if seg_done[top] == 0:
+            seg_done[top] = 1
+            seg_start[depth], seg_len[depth], seg_done[depth] = lo, half, 0
+            depth += 1
+        elif seg_done[top] == 1:
+            seg_done[top] = 2
+            seg_start[depth], seg_len[depth], seg_done[depth] = lo + half, m - half, 0
+            depth += 1
+        else:
+            partial[n_partial - 2] = partial[n_partial - 2] + partial[n_partial - 1]
+            n_partial -= 1
+            depth -= 1
+    return partial[0]
+
+
+@kernel
+def _add_l2_and_scale(g, W, alpha, denom, denom_is_count):
+    """g = (g + alpha W) / denom in place, g and W C-contiguous of one shape.
+
+    Rounded as scikit-learn's ``g += alpha * W; g /= denom``: alpha W in W's dtype, the sum
+    in g's; a row count divides in g's dtype, a float64 weight sum in float64.
+    """
+    gf = g.reshape(g.size)
+    wf = W.reshape(W.size)
+    alpha_w = np.full(1, alpha, dtype=W.dtype)[0]
+    if denom_is_count:
+        d = np.full(1, denom, dtype=g.dtype)[0]
+        for k in range(gf.shape[0]):
+            gf[k] = (gf[k] + alpha_w * wf[k]) / d
+    else:
+        for k in range(gf.shape[0]):
+            gf[k] = (gf[k] + alpha_w * wf[k]) / denom
+
+
+@kernel
 def _layer_grads(A_prev, delta, W, alpha, denom, denom_is_count, gW, gb):
     """gW = (A_prev.T @ delta + alpha W) / denom; gb = column sums of delta / denom.
 
-    Arithmetic in the arrays' dtype, as NumPy does with Python scalars: a row count
-    (``denom_is_count``) divides in that dtype; a float64 weight sum divides in float64.
+    Rounded as NumPy does it with Python scalars (see ``_add_l2_and_scale``); the column
+    sums in NumPy's order: row after row, pairwise when delta has a single column.
     """
     np.dot(A_prev.T, delta, gW)
-    n_in, n_out = W.shape
-    alpha_t = np.full(1, alpha, dtype=gW.dtype)[0]
-    gb[:] = 0.0
-    for i in range(delta.shape[0]):
-        for j in range(n_out):
-            gb[j] += delta[i, j]
-    if denom_is_count:
-        d = np.full(1, denom, dtype=gW.dtype)[0]
-        for i in range(n_in):
+    _add_l2_and_scale(gW, W, alpha, denom, denom_is_count)
+    n_rows, n_out = delta.shape
+    if n_out == 1:
+        gb[0] = _pairwise_sum(delta.reshape(n_rows), 0, n_rows)
+    else:
+        gb[:] = 0.0
+        for i in range(n_rows):
             for j in range(n_out):
-                gW[i, j] = (gW[i, j] + alpha_t * W[i, j]) / d
+                gb[j] += delta[i, j]
+    if denom_is_count:
+        d = np.full(1, denom, dtype=gb.dtype)[0]
         for j in range(n_out):
             gb[j] = gb[j] / d
     else:
-        for i in range(n_in):
-            for j in range(n_out):
-                gW[i, j] = (gW[i, j] + alpha_t * W[i, j]) / denom
         for j in range(n_out):
             gb[j] = gb[j] / denom
 
@@ -324,9 +415,7 @@ def _forward_backward(theta, offsets, units, acts, deltas, Y, sw, n_rows, act_co
     squares = _sum_of_squares(theta[: offsets[n_layers]])
     denom = np.float64(n_rows)
     if sw.shape[0] > 0:
-        denom = 0.0
-        for i in range(n_rows):
-            denom += sw[i]
+        denom = _pairwise_sum(sw, 0, n_rows)  # scikit-learn's sample_weight.sum()
     value += 0.5 * alpha * squares / denom
     for layer in range(n_layers - 1, -1, -1):
         shape = (units[layer], units[layer + 1])
@@ -343,20 +432,10 @@ def _forward_backward(theta, offsets, units, acts, deltas, Y, sw, n_rows, act_co
 
 
 @kernel
-def _loss_and_grad(theta, offsets, units, X, Y, sw, act_code, out_code, loss_code, clip_eps, alpha, grad):
-    n = X.shape[0]
-    n_layers = units.shape[0] - 1
-    acts = [X]
-    for layer in range(1, n_layers + 1):
-        acts.append(np.empty((n, units[layer]), dtype=X.dtype))
-    deltas = [np.empty((n, units[layer + 1]), dtype=X.dtype) for layer in range(n_layers)]
-    return _forward_backward(theta, offsets, units, acts, deltas, Y, sw, n, act_code, out_code, loss_code, clip_eps, alpha, grad)
-
-
-@kernel
 def _train_epoch(theta, offsets, units, X, Y, sw, order, batch_size, act_code, out_code, loss_code, clip_eps, alpha,
                  solver, lr, momentum, nesterov, velocity, beta_1, beta_2, epsilon, t, m, v):
-    """All minibatches of one epoch. Returns (sum of batch loss x batch rows, adam t)."""
+    """All minibatches of one epoch. Returns (sum of batch loss x batch rows, adam t, -1),
+    or stops before a batch whose sample weights sum to zero and returns its start."""
     n = order.shape[0]
     n_layers = units.shape[0] - 1
     rows = min(batch_size, n)
@@ -376,6 +455,8 @@ def _train_epoch(theta, offsets, units, X, Y, sw, order, batch_size, act_code, o
             Yb[r, :] = Y[src, :]
             if weighted:
                 swb[r] = sw[src]
+        if weighted and _pairwise_sum(swb, 0, n_rows) == 0.0:
+            return total, t, start  # scikit-learn's np.average raises here, before any update
         value = _forward_backward(theta, offsets, units, acts, deltas, Yb[:n_rows], swb[:n_rows] if weighted else swb,
                                   n_rows, act_code, out_code, loss_code, clip_eps, alpha, grad)
         total += value * n_rows
@@ -385,7 +466,7 @@ def _train_epoch(theta, offsets, units, X, Y, sw, order, batch_size, act_code, o
             t += 1
             lr_t = lr * math.sqrt(1.0 - beta_2 ** np.float64(t)) / (1.0 - beta_1 ** np.float64(t))
             _adam_step(theta, grad, m, v, lr_t, beta_1, beta_2, epsilon)
-    return total, t
+    return total, t, -1
 
 
 # -- public interface (same signatures as numpy_engine) ---------------------------------
@@ -432,6 +513,8 @@ def output_delta(out, Y, sw, loss, delta):
     out, Y, delta (n, o); sw (n,) float64 or None. Returns a Python float.
     """
     _require_c_contiguous(out=out, Y=Y, delta=delta)
+    if sw is not None and np.sum(sw) == 0:
+        raise ZeroDivisionError(_ZERO_WEIGHTS)
     return float(_output_delta(out, Y, _weights(sw), LOSS_CODES[loss], _clip_eps(out.dtype), delta))
 
 
@@ -473,14 +556,52 @@ def _network_args(layer_units):
     return _network_arrays(tuple(int(u) for u in layer_units))
 
 
+def _forward_as_scikit_learn(Z, b, activation):
+    """Z = f(Z + b) in place, rounded as scikit-learn's NumPy/SciPy calls round it: the
+    compiled kernel where its result is exact (identity, relu; the activations
+    scikit-learn lacks), NumPy's own ufunc after the bias otherwise."""
+    code = ACTIVATION_CODES[activation]
+    if code in (TANH, LOGISTIC, EXP, SOFTMAX):
+        _bias_activation(Z, b, IDENTITY)
+        Z[...] = _reference.activate(Z, activation)
+    else:
+        _bias_activation(Z, b, code)
+
+
 def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss, alpha, grad):
-    """Regularized loss of the batch (X, Y, sw) and its gradient, written into grad."""
+    """Regularized loss of the batch (X, Y, sw) and its gradient, written into grad.
+
+    L-BFGS's evaluation, bit for bit scikit-learn's (L-BFGS turns a 1-ulp difference into
+    another model within a couple of hundred iterations): GEMMs through NumPy's matmul
+    (Numba's ``np.dot`` calls SciPy's OpenBLAS, another build), tanh/logistic/exp/softmax
+    and the loss through the NumPy and SciPy calls scikit-learn makes, sums in NumPy's
+    order; compiled kernels for the steps they round identically (bias + identity/relu,
+    derivatives, the gradient's L2 term and scaling). Arguments as ``numpy_engine``'s.
+    """
     _require_c_contiguous(theta=theta, X=X, Y=Y, grad=grad)
-    if not X.flags.writeable:
-        X = X.copy()  # the kernel keeps X in a list of (writeable) layer buffers
-    offsets, units = _network_args(layer_units)
-    return float(_loss_and_grad(theta, offsets, units, X, Y, _weights(sw), ACTIVATION_CODES[activation],
-                                ACTIVATION_CODES[out_activation], LOSS_CODES[loss], _clip_eps(X.dtype), float(alpha), grad))
+    coefs, intercepts = unpack(theta, layer_units)
+    gcoefs, gintercepts = unpack(grad, layer_units)
+    n_layers = len(coefs)
+    act_code = ACTIVATION_CODES[activation]
+    acts = [X]
+    for layer, (W, b) in enumerate(zip(coefs, intercepts)):
+        Z = np.matmul(acts[-1], W)
+        _forward_as_scikit_learn(Z, b, out_activation if layer == n_layers - 1 else activation)
+        acts.append(Z)
+    denom = X.shape[0] if sw is None else sw.sum()
+    value = _reference.with_l2_term(_reference.data_loss(acts[-1], Y, sw, loss), coefs, alpha, denom)
+    delta = acts[-1] - Y
+    if sw is not None:
+        delta *= sw.reshape(-1, 1)
+    for layer in range(n_layers - 1, -1, -1):
+        g = np.matmul(acts[layer].T, delta)
+        _add_l2_and_scale(g, coefs[layer], float(alpha), float(denom), sw is None)
+        gcoefs[layer][...] = g
+        gintercepts[layer][...] = np.sum(delta, axis=0) / denom
+        if layer > 0:
+            delta = np.matmul(delta, coefs[layer].T)
+            _apply_derivative(acts[layer], delta, act_code)
+    return float(value)
 
 
 def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out_activation, loss, alpha, optimizer):
@@ -493,7 +614,7 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
     offsets, units = _network_args(layer_units)
     sgd = optimizer.solver == SGD
     empty = theta[:0]
-    total, t = _train_epoch(
+    total, t, zero_weight_batch = _train_epoch(
         theta, offsets, units, X, Y, _weights(sw), np.asarray(order, dtype=np.int64), int(batch_size),
         ACTIVATION_CODES[activation], ACTIVATION_CODES[out_activation], LOSS_CODES[loss], _clip_eps(X.dtype), float(alpha),
         optimizer.solver, float(optimizer.learning_rate if sgd else optimizer.learning_rate_init),
@@ -505,4 +626,6 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
     )
     if not sgd:
         optimizer.t = t
+    if zero_weight_batch >= 0:
+        raise ZeroDivisionError(_ZERO_WEIGHTS)
     return float(total)

@@ -36,29 +36,42 @@ _ACTIVATIONS = {
     "exp": np.exp,
 }
 
-# Derivatives written in terms of the layer's output A = f(Z).
+# Derivatives written in terms of the layer's output A = f(Z), for the other activations
+# (logistic, tanh and relu are applied in place as scikit-learn writes them, below).
 _DERIVATIVES = {
-    "identity": lambda A: np.ones_like(A),
-    "logistic": lambda A: A * (1 - A),
-    "tanh": lambda A: 1 - A**2,
-    "relu": lambda A: (A != 0).astype(A.dtype),
     "leaky_relu": lambda A: np.where(A > 0, 1, LEAKY_RELU_SLOPE).astype(A.dtype),
     "softplus": lambda A: -np.expm1(-A),  # sigmoid(Z) = 1 - exp(-softplus(Z))
 }
 
 
+def activate(Z, activation):
+    """f(Z) as a new array (n, o); overflow to inf and NaN in -> NaN out are the intended
+    results, not warnings."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _ACTIVATIONS[activation](Z)
+
+
 def dense_forward(A, W, b, activation, out):
     """out = activation(A @ W + b). A (n, i), W (i, o), b (o,), out (n, o). Returns out."""
-    # Overflow to inf and NaN in -> NaN out are the intended results, not warnings.
-    with np.errstate(over="ignore", invalid="ignore"):
-        out[...] = _ACTIVATIONS[activation](A @ W + b)
+    out[...] = activate(A @ W + b, activation)
     return out
 
 
 def activation_derivative(A, delta, activation):
-    """delta *= f'(Z), with f' written from the layer output A. Both (n, o)."""
-    if activation != "identity":
-        with np.errstate(over="ignore"):
+    """delta *= f'(Z), with f' written from the layer output A. Both (n, o).
+
+    scikit-learn's in-place operations, in its order (``delta *= A; delta *= 1 - A`` for
+    logistic), so that float rounding is the same as scikit-learn's.
+    """
+    with np.errstate(over="ignore"):
+        if activation == "logistic":
+            delta *= A
+            delta *= 1 - A
+        elif activation == "tanh":
+            delta *= 1 - A**2
+        elif activation == "relu":
+            delta[A == 0] = 0
+        elif activation != "identity":
             delta *= _DERIVATIVES[activation](A)
     return delta
 
@@ -69,14 +82,12 @@ def backprop_delta(delta, W, A_prev, activation, out):
     return activation_derivative(A_prev, out, activation)
 
 
-def _weighted_mean_over_rows(values, sw):
-    return np.average(values, weights=sw, axis=0)
+def data_loss(out, Y, sw, loss):
+    """scikit-learn's data loss of the batch, as the NumPy scalar its arithmetic gives.
 
-
-def output_delta(out, Y, sw, loss, delta):
-    """Data loss of the batch (scikit-learn's definitions); delta = (out - Y) * sw.
-
-    out, Y, delta (n, o); sw (n,) float64 or None. Returns a Python float.
+    out (n, o); Y (n, o) of any numeric or bool dtype (scikit-learn's targets: bool
+    labels, the regressor's y as given); sw (n,) float64 or None. The dtype follows
+    NumPy's promotion (float32 for float32 outputs and float32 or bool targets).
     """
     if loss in ("log_loss", "binary_log_loss"):
         eps = np.finfo(out.dtype).eps
@@ -85,14 +96,31 @@ def output_delta(out, Y, sw, loss, delta):
             per_elem = xlogy(Y, p)
         else:
             per_elem = xlogy(Y, p) + xlogy(1 - Y, 1 - p)
-        value = -_weighted_mean_over_rows(per_elem, sw).sum()
-    elif loss == "squared_error":
-        value = 0.5 * _weighted_mean_over_rows((Y - out) ** 2, sw).mean()
-    elif loss == "poisson":
+        return -np.average(per_elem, weights=sw, axis=0).sum()
+    if loss == "squared_error":
+        return 0.5 * np.average((Y - out) ** 2, weights=sw, axis=0).mean()
+    if loss == "poisson":
         with np.errstate(divide="ignore", invalid="ignore"):
-            value = _weighted_mean_over_rows(xlogy(Y, Y / out) - Y + out, sw).sum()
-    else:
-        raise ValueError(f"unknown loss {loss!r}")
+            return np.average(xlogy(Y, Y / out) - Y + out, weights=sw, axis=0).sum()
+    raise ValueError(f"unknown loss {loss!r}")
+
+
+def with_l2_term(value, coefs, alpha, denom):
+    """value + 0.5 * alpha * sum(||W||^2) / denom, in scikit-learn's order and dtypes
+    (float32 coefficients give a float32 sum of squares)."""
+    squares = 0
+    for W in coefs:
+        w = W.ravel()
+        squares += np.dot(w, w)
+    return value + (0.5 * alpha) * squares / denom
+
+
+def output_delta(out, Y, sw, loss, delta):
+    """Data loss of the batch (scikit-learn's definitions); delta = (out - Y) * sw.
+
+    out, Y, delta (n, o); sw (n,) float64 or None. Returns a Python float.
+    """
+    value = data_loss(out, Y, sw, loss)
     delta[...] = out - Y
     if sw is not None:
         delta *= sw.reshape(-1, 1)
@@ -144,7 +172,12 @@ def forward(coefs, intercepts, X, activation, out_activation):
 def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss, alpha, grad):
     """Regularized loss of the batch (X, Y, sw) and its gradient, written into grad.
 
-    theta, grad: flat parameter vectors (see ``fastmlp._params``). Returns a float.
+    scikit-learn's ``_backprop`` operation for operation: L-BFGS follows the same path
+    only if every evaluation rounds the same way. theta: flat parameters (see
+    ``fastmlp._params``); grad: a flat vector, float64 or theta's dtype. Y may be bool
+    or of another dtype than X: NumPy's promotion then decides the dtype of the deltas
+    and gradients, as in scikit-learn (float64 targets with float32 X backpropagate in
+    float64). Returns a float.
     """
     coefs, intercepts = unpack(theta, layer_units)
     gcoefs, gintercepts = unpack(grad, layer_units)
@@ -154,15 +187,20 @@ def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss
         act = out_activation if layer == n_layers - 1 else activation
         W = coefs[layer]
         acts.append(dense_forward(acts[-1], W, intercepts[layer], act, np.empty((X.shape[0], W.shape[1]), X.dtype)))
-    delta = np.empty_like(acts[-1])
-    value = output_delta(acts[-1], Y, sw, loss, delta)
     denom = X.shape[0] if sw is None else sw.sum()
-    value += 0.5 * alpha * sum(float(np.dot(W.ravel(), W.ravel())) for W in coefs) / denom
+    value = with_l2_term(data_loss(acts[-1], Y, sw, loss), coefs, alpha, denom)
+    delta = acts[-1] - Y
+    if sw is not None:
+        delta *= sw.reshape(-1, 1)
     for layer in range(n_layers - 1, -1, -1):
-        layer_grads(acts[layer], delta, coefs[layer], alpha, denom, gcoefs[layer], gintercepts[layer])
+        g = acts[layer].T @ delta
+        g += alpha * coefs[layer]
+        g /= denom
+        gcoefs[layer][...] = g
+        gintercepts[layer][...] = np.sum(delta, axis=0) / denom
         if layer > 0:
-            delta = backprop_delta(delta, coefs[layer], acts[layer], activation, np.empty_like(acts[layer]))
-    return value
+            delta = activation_derivative(acts[layer], delta @ coefs[layer].T, activation)
+    return float(value)
 
 
 def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out_activation, loss, alpha, optimizer):
