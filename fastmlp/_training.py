@@ -19,7 +19,7 @@ from sklearn.utils.optimize import _check_optimize_result
 
 from ._optimizers import AdamState, SGDState
 from ._params import pack, unpack
-from ._threads import blas_threads
+from ._threads import blas_threads, lbfgs_threads
 
 
 def make_optimizer(est, theta):
@@ -210,7 +210,7 @@ def fit_lbfgs(est, engine, X, y, sample_weight, layer_units):
         return np.float64(value), grad
 
     iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
-    with blas_threads(est.n_threads, X.shape[0], layer_units):
+    with lbfgs_threads(est.n_threads, X.shape[0], layer_units):
         opt_res = _minimize(loss_grad, pack(est.coefs_, est.intercepts_, dtype), est, iprint)
     est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
     est.loss_ = opt_res.fun
