@@ -187,14 +187,15 @@ def _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val):
 def fit_lbfgs(est, engine, X, y, sample_weight, layer_units):
     """scikit-learn's ``_fit_lbfgs``: L-BFGS-B over the packed parameters.
 
-    SciPy hands ``fun`` its vector in x0's dtype (X's), so each evaluation runs in X's
-    dtype, while the result ``opt_res.x`` is float64: after an L-BFGS fit coefs_ are
-    float64 even for float32 X, as in scikit-learn.
+    SciPy hands ``fun`` its vector in x0's dtype, the coefficients' (X's on a first
+    fit), so each evaluation runs in that dtype, while the result ``opt_res.x`` is
+    float64: after an L-BFGS fit coefs_ are float64 even for float32 X, and a warm-start
+    refit then evaluates in float64, as in scikit-learn.
     """
     if sp.issparse(X):
         X = X.toarray()
     X = np.ascontiguousarray(X)
-    dtype = X.dtype
+    x0 = pack(est.coefs_, est.intercepts_)
     # Targets in scikit-learn's own dtype (bool labels; the regressor's y as given), and
     # a float64 gradient: each evaluation then rounds exactly as scikit-learn's does,
     # including the float64 deltas of float32 X with float64 y and the float64
@@ -204,14 +205,14 @@ def fit_lbfgs(est, engine, X, y, sample_weight, layer_units):
     args = (est.activation, est.out_activation_, est._loss_name(), est.alpha)
 
     def loss_grad(theta):
-        theta = np.ascontiguousarray(theta, dtype=dtype)
+        theta = np.ascontiguousarray(theta, dtype=x0.dtype)
         grad = np.empty(theta.shape, dtype=np.float64)
         value = engine.loss_and_grad(theta, layer_units, X, Y, sw, *args, grad)
         return np.float64(value), grad
 
     iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
     with lbfgs_threads(est.n_threads, X.shape[0], layer_units):
-        opt_res = _minimize(loss_grad, pack(est.coefs_, est.intercepts_, dtype), est, iprint)
+        opt_res = _minimize(loss_grad, x0, est, iprint)
     est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
     est.loss_ = opt_res.fun
     est.coefs_, est.intercepts_ = unpack(opt_res.x, layer_units)
