@@ -97,6 +97,10 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         if y.dtype.kind not in "biuf":
             # scikit-learn fails on the first minibatch with NumPy's TypeError.
             raise TypeError(f"MLPRegressor needs numeric targets, got y of dtype {y.dtype}.")
+        if self.loss == "poisson" and np.any(y < 0):
+            # scikit-learn's MLP trains on with a NaN loss; its other Poisson estimators
+            # raise this error.
+            raise ValueError("Some value(s) of y are negative which is not allowed for Poisson regression.")
         return X, y
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -17,7 +17,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import neural_network
 from sklearn.base import ClassifierMixin, RegressorMixin, clone, is_classifier, is_regressor
 from sklearn.datasets import load_digits, load_iris, make_regression
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import cross_val_score
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import InvalidParameterError, make_constraint
@@ -281,6 +281,41 @@ def test_errors_sklearn_raises_from_numpy(case):
     assert isinstance(their_error, TypeError)  # the case is exercised
     assert our_error is not None, f"scikit-learn raises {their_error!r}; fastmlp fitted"
     assert isinstance(our_error, TypeError), f"{our_error!r} vs scikit-learn's {their_error!r}"
+
+
+@pytest.mark.parametrize("scale", [1e100, 1e300])
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_diverging_fit_leaks_no_floating_point_warning(loss, solver, scale):
+    # Overflow is the expected arithmetic of such a fit (scikit-learn prints NumPy's
+    # RuntimeWarnings); the user hears of it through the error or the L-BFGS warning.
+    X, y = _data("MLPRegressor")
+    est = fastmlp.MLPRegressor(loss=loss, solver=solver, max_iter=5, random_state=0)
+    error = None
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        try:
+            est.fit(X * scale, np.abs(y) * scale)
+        except ValueError as exc:
+            error = str(exc)
+    assert [w for w in record if issubclass(w.category, RuntimeWarning)] == []
+    reported = [str(w.message) for w in record if issubclass(w.category, ConvergenceWarning)]
+    assert (error is not None and "non-finite parameter weights" in error) or any("ABNORMAL" in m for m in reported)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_poisson_rejects_negative_targets(method, solver):
+    # A deliberate difference (README): scikit-learn's MLP trains on with a NaN loss.
+    X, _ = _data("MLPRegressor")
+    counts = np.arange(len(X)) % 4.0  # zeros are counts too
+    est = fastmlp.MLPRegressor(loss="poisson", solver=solver, hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        getattr(est, method)(X, counts)
+    assert np.isfinite(est.loss_)
+    with pytest.raises(ValueError, match="negative which is not allowed for Poisson regression"):
+        getattr(est, method)(X, counts - 0.5)
 
 
 @pytest.mark.parametrize("name", NAMES)

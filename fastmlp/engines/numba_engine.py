@@ -568,6 +568,8 @@ def _forward_as_scikit_learn(Z, b, activation):
         _bias_activation(Z, b, code)
 
 
+# A diverging L-BFGS run overflows: inf and NaN are its results here, not warnings.
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")
 def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss, alpha, grad):
     """Regularized loss of the batch (X, Y, sw) and its gradient, written into grad.
 

@@ -169,6 +169,8 @@ def forward(coefs, intercepts, X, activation, out_activation):
     return A
 
 
+# A diverging L-BFGS run overflows: inf and NaN are its results here, not warnings.
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")
 def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss, alpha, grad):
     """Regularized loss of the batch (X, Y, sw) and its gradient, written into grad.
 
