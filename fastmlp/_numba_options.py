@@ -1,7 +1,8 @@
 """The one place that owns Numba's compilation options.
 
-Every compiled kernel in fastmlp is decorated with :func:`kernel`; no other module
-passes options to ``numba.njit``. ``tests/test_numba_options.py`` enforces this.
+Every compiled kernel in fastmlp is decorated with :func:`kernel` (or
+:func:`inlined_kernel`, the same options plus inlining); no other module passes options
+to ``numba.njit``. ``tests/test_numba_options.py`` enforces this.
 
 - ``cache=True``: compiled machine code is stored next to the module and reloaded in
   a fresh process in well under a second instead of recompiling (several seconds).
@@ -32,6 +33,14 @@ KERNEL_OPTIONS = {
     "fastmath": False,
 }
 
+# The small per-minibatch kernels of the compiled epoch (bias + activation, derivative,
+# loss, gradients, SGD step) are inlined into their caller at Numba IR level: the array
+# views they take then share one function with the caller's, and Numba prunes their
+# atomic reference-count updates, which on small layers cost more than the arithmetic.
+# Measured: circles (1000x2, (8,) tanh, batch 32) compiled epoch 116 -> 90 us; cold
+# compile of a default fit 7.0 -> 6.5 s.
+INLINED_KERNEL_OPTIONS = {**KERNEL_OPTIONS, "inline": "always"}
+
 # Only for the benchmark that measures whether parallel elementwise kernels pay.
 PARALLEL_KERNEL_OPTIONS = {**KERNEL_OPTIONS, "parallel": True}
 
@@ -56,6 +65,11 @@ def _compile(func, options):
 def kernel(func):
     """Compile ``func`` with fastmlp's kernel options (see module docstring)."""
     return _compile(func, KERNEL_OPTIONS)
+
+
+def inlined_kernel(func):
+    """``kernel``, inlined into compiled callers (see ``INLINED_KERNEL_OPTIONS``)."""
+    return _compile(func, INLINED_KERNEL_OPTIONS)
 
 
 def parallel_kernel(func):

@@ -135,13 +135,14 @@ def compiled_kernels():
 
 
 def kernel_decorated_functions(path):
-    """Names of the module-level functions decorated with ``@kernel`` in ``path``."""
+    """Names of the module-level functions decorated with ``@kernel`` or
+    ``@inlined_kernel`` in ``path``."""
     tree = ast.parse(path.read_text())
     return {
         node.name
         for node in tree.body
         if isinstance(node, ast.FunctionDef)
-        and any(isinstance(d, ast.Name) and d.id == "kernel" for d in node.decorator_list)
+        and any(isinstance(d, ast.Name) and d.id in ("kernel", "inlined_kernel") for d in node.decorator_list)
     }
 
 

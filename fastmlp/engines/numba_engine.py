@@ -24,7 +24,7 @@ import numbers
 import numpy as np
 from numba.extending import intrinsic
 
-from .._numba_options import kernel
+from .._numba_options import inlined_kernel, kernel
 from .._params import param_offsets, unpack
 from . import _vector_math as vm
 from . import numpy_engine as _reference
@@ -126,7 +126,7 @@ def _activate_flat(z, code):
             z[k] = vm.exp(np.float64(z[k]))
 
 
-@kernel
+@inlined_kernel
 def _bias_activation(Z, b, code):
     """Z = f(Z + b) in place. Z (n, o) C-contiguous, b (o,); code from ``ACTIVATION_CODES``.
 
@@ -145,7 +145,7 @@ def _bias_activation(Z, b, code):
         _activate_flat(Z.reshape(n * o), code)
 
 
-@kernel
+@inlined_kernel
 def _apply_derivative(A, delta, code):
     """delta *= f'(Z) in place, f' written from the layer output A. Both (n, o), C-contiguous.
 
@@ -207,7 +207,7 @@ def _loss_terms(out, Y, loss_code, clip_eps, terms):
             terms[k] = -((0.0 if y == 0 else pos) + (0.0 if y == 1 else neg))
 
 
-@kernel
+@inlined_kernel
 def _output_delta(out, Y, sw, loss_code, clip_eps, delta):
     """Data loss (float64) and delta = (out - Y) * sw. out, Y, delta (n, o) C-contiguous;
     sw (n,) or (0,) for unweighted. The loss terms pass through delta as scratch."""
@@ -242,7 +242,7 @@ def _output_delta(out, Y, sw, loss_code, clip_eps, delta):
 _SQUARES_LANES = 64
 
 
-@kernel
+@inlined_kernel
 def _sum_of_squares(w):
     """Sum of w**2 in float64, in a fixed order whatever the thread count (BLAS's dot
     splits long vectors across threads): 64 partial sums, lane k % 64 taking element k,
@@ -332,7 +332,7 @@ def _pairwise_sum(x, start, n):
     return partial[0]
 
 
-@kernel
+@inlined_kernel
 def _add_l2_and_scale(g, W, alpha, denom, denom_is_count):
     """g = (g + alpha W) / denom in place, g and W C-contiguous of one shape.
 
@@ -351,7 +351,7 @@ def _add_l2_and_scale(g, W, alpha, denom, denom_is_count):
             gf[k] = (gf[k] + alpha_w * wf[k]) / denom
 
 
-@kernel
+@inlined_kernel
 def _layer_grads(A_prev, delta, W, alpha, denom, denom_is_count, gW, gb):
     """gW = (A_prev.T @ delta + alpha W) / denom; gb = column sums of delta / denom.
 
@@ -377,7 +377,7 @@ def _layer_grads(A_prev, delta, W, alpha, denom, denom_is_count, gW, gb):
             gb[j] = gb[j] / denom
 
 
-@kernel
+@inlined_kernel
 def _sgd_step(params, grads, velocity, lr, momentum, nesterov):
     """v = momentum v - lr g; params += v, or momentum v - lr g with Nesterov. 1-D.
 
@@ -415,36 +415,45 @@ def _adam_step(params, grads, m, v, lr, beta_1, beta_2, epsilon):
 
 # -- whole network -------------------------------------------------------------------
 @kernel
-def _forward_backward(theta, offsets, units, acts, deltas, Y, sw, n_rows, act_code, out_code, loss_code, clip_eps, alpha, grad):
-    """Loss of one batch and its gradient into grad (flat, theta's layout).
-
-    acts[0][:n_rows] holds the batch's inputs; acts[l] (rows, units[l]) and
-    deltas[l] (rows, units[l + 1]) are work buffers overwritten here.
-    """
+def _layer_views(flat, offsets, units):
+    """Per-layer views of a flat parameter vector: (coefficient matrices (units[l],
+    units[l + 1]), intercept vectors (units[l + 1],)), as two lists."""
     n_layers = units.shape[0] - 1
+    coefs = [flat[offsets[layer] : offsets[layer + 1]].reshape((units[layer], units[layer + 1]))
+             for layer in range(n_layers)]
+    intercepts = [flat[offsets[n_layers + layer] : offsets[n_layers + layer + 1]] for layer in range(n_layers)]
+    return coefs, intercepts
+
+
+@kernel
+def _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, Y, sw, act_code, out_code, loss_code, clip_eps, alpha):
+    """Loss of one batch and its gradient into gWs/gbs (views of the flat gradient).
+
+    Ws, bs: per-layer views of the parameters; coefs: all coefficients, flat. acts[0]
+    holds the batch's inputs; acts[l] (rows, units[l]) and deltas[l] (rows, units[l + 1])
+    are work buffers of the batch's row count, overwritten here. Views are made once per
+    epoch by the caller: each view costs atomic reference-count updates, which on small
+    layers outweighed the arithmetic.
+    """
+    n_layers = len(Ws)
+    n_rows = acts[0].shape[0]
     for layer in range(n_layers):
-        W = theta[offsets[layer] : offsets[layer + 1]].reshape((units[layer], units[layer + 1]))
-        b = theta[offsets[n_layers + layer] : offsets[n_layers + layer + 1]]
-        Z = acts[layer + 1][:n_rows]
-        np.dot(acts[layer][:n_rows], W, Z)
-        _bias_activation(Z, b, out_code if layer == n_layers - 1 else act_code)
-    value = _output_delta(acts[n_layers][:n_rows], Y, sw, loss_code, clip_eps, deltas[n_layers - 1][:n_rows])
-    squares = _sum_of_squares(theta[: offsets[n_layers]])
+        Z = acts[layer + 1]
+        np.dot(acts[layer], Ws[layer], Z)
+        _bias_activation(Z, bs[layer], out_code if layer == n_layers - 1 else act_code)
+    value = _output_delta(acts[n_layers], Y, sw, loss_code, clip_eps, deltas[n_layers - 1])
+    squares = _sum_of_squares(coefs)
     denom = np.float64(n_rows)
     if sw.shape[0] > 0:
         denom = _pairwise_sum(sw, 0, n_rows)  # scikit-learn's sample_weight.sum()
     value += 0.5 * alpha * squares / denom
     for layer in range(n_layers - 1, -1, -1):
-        shape = (units[layer], units[layer + 1])
-        W = theta[offsets[layer] : offsets[layer + 1]].reshape(shape)
-        gW = grad[offsets[layer] : offsets[layer + 1]].reshape(shape)
-        gb = grad[offsets[n_layers + layer] : offsets[n_layers + layer + 1]]
-        delta = deltas[layer][:n_rows]
-        _layer_grads(acts[layer][:n_rows], delta, W, alpha, denom, sw.shape[0] == 0, gW, gb)
+        delta = deltas[layer]
+        _layer_grads(acts[layer], delta, Ws[layer], alpha, denom, sw.shape[0] == 0, gWs[layer], gbs[layer])
         if layer > 0:
-            prev = deltas[layer - 1][:n_rows]
-            np.dot(delta, W.T, prev)
-            _apply_derivative(acts[layer][:n_rows], prev, act_code)
+            prev = deltas[layer - 1]
+            np.dot(delta, Ws[layer].T, prev)
+            _apply_derivative(acts[layer], prev, act_code)
     return value
 
 
@@ -456,13 +465,16 @@ def _train_epoch(theta, offsets, units, X, Y, sw, order, batch_size, act_code, o
     n = order.shape[0]
     n_layers = units.shape[0] - 1
     rows = min(batch_size, n)
-    acts = [np.empty((rows, units[layer]), dtype=X.dtype) for layer in range(n_layers + 1)]
-    deltas = [np.empty((rows, units[layer + 1]), dtype=X.dtype) for layer in range(n_layers)]
-    Yb = np.empty((rows, Y.shape[1]), dtype=Y.dtype)
+    full_acts = [np.empty((rows, units[layer]), dtype=X.dtype) for layer in range(n_layers + 1)]
+    full_deltas = [np.empty((rows, units[layer + 1]), dtype=X.dtype) for layer in range(n_layers)]
+    full_Y = np.empty((rows, Y.shape[1]), dtype=Y.dtype)
     weighted = sw.shape[0] > 0
-    swb = np.empty(rows if weighted else 0, dtype=np.float64)
+    full_sw = np.empty(rows if weighted else 0, dtype=np.float64)
     grad = np.empty_like(theta)
-    X0 = acts[0]
+    Ws, bs = _layer_views(theta, offsets, units)
+    gWs, gbs = _layer_views(grad, offsets, units)
+    coefs = theta[: offsets[n_layers]]
+    X0 = full_acts[0]
     n_features, n_targets = X.shape[1], Y.shape[1]
     total = 0.0
     for start in range(0, n, rows):
@@ -474,13 +486,20 @@ def _train_epoch(theta, offsets, units, X, Y, sw, order, batch_size, act_code, o
             for c in range(n_features):
                 X0[r, c] = X[src, c]
             for c in range(n_targets):
-                Yb[r, c] = Y[src, c]
+                full_Y[r, c] = Y[src, c]
             if weighted:
-                swb[r] = sw[src]
-        if weighted and _pairwise_sum(swb, 0, n_rows) == 0.0:
+                full_sw[r] = sw[src]
+        if weighted and _pairwise_sum(full_sw, 0, n_rows) == 0.0:
             return total, t, start  # scikit-learn's np.average raises here, before any update
-        value = _forward_backward(theta, offsets, units, acts, deltas, Yb[:n_rows], swb[:n_rows] if weighted else swb,
-                                  n_rows, act_code, out_code, loss_code, clip_eps, alpha, grad)
+        if n_rows == rows:
+            value = _forward_backward(Ws, bs, gWs, gbs, coefs, full_acts, full_deltas, full_Y, full_sw, act_code,
+                                      out_code, loss_code, clip_eps, alpha)
+        else:  # the last, shorter batch
+            acts = [a[:n_rows] for a in full_acts]
+            deltas = [d[:n_rows] for d in full_deltas]
+            value = _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, full_Y[:n_rows],
+                                      full_sw[:n_rows] if weighted else full_sw, act_code, out_code, loss_code,
+                                      clip_eps, alpha)
         total += value * n_rows
         if solver == SGD:
             _sgd_step(theta, grad, velocity, lr, momentum, nesterov)
