@@ -75,20 +75,23 @@ def _softplus(z):
 
 @kernel
 def _softmax_rows(Z, b):
-    """Z[i] = softmax(Z[i] + b) in place. Z (n, o), b (o,)."""
+    """Z[i] = softmax(Z[i] + b) in place. Z (n, o) C-contiguous, b (o,).
+
+    As scikit-learn's ``exp(Z - max); Z /= Z.sum(axis=1)``: the row sum in Z's dtype and
+    NumPy's pairwise order, the division in Z's dtype.
+    """
     n, o = Z.shape
+    flat = Z.reshape(n * o)
     for i in range(n):
-        zmax = -np.inf
+        zmax = Z[i, 0] + b[0]
         for j in range(o):
             z = Z[i, j] + b[j]
             Z[i, j] = z
-            if z > zmax:
+            if z > zmax or z != z:
                 zmax = z
-        total = 0.0
         for j in range(o):
-            e = vm.exp(np.float64(Z[i, j] - zmax))
-            Z[i, j] = e
-            total += e
+            Z[i, j] = vm.exp(np.float64(Z[i, j] - zmax))
+        total = _pairwise_sum(flat, i * o, o)
         for j in range(o):
             Z[i, j] = Z[i, j] / total
 
