@@ -70,7 +70,7 @@ _ZERO_WEIGHTS = "Weights sum to zero, can't be normalized"
 @kernel
 def _softplus(z):
     # log(1 + exp(z)) without overflow: max(z, 0) + log1p(exp(-|z|)); NaN propagates.
-    return (z if z > 0 else 0.0) + math.log1p(vm.exp(-abs(z)))
+    return (z if z > 0 else 0.0) + vm.log1p(vm.exp(-abs(z)))
 
 
 @kernel
@@ -176,7 +176,7 @@ def _apply_derivative(A, delta, code):
             d[k] = d[k] if a_flat[k] > 0 else d[k] * slope
     elif code == SOFTPLUS:
         for k in range(d.shape[0]):
-            d[k] = d[k] * -math.expm1(-np.float64(a_flat[k]))
+            d[k] = d[k] * -vm.expm1(-np.float64(a_flat[k]))
 
 
 @kernel
