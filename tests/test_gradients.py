@@ -210,6 +210,21 @@ def test_loss_and_grad_is_bit_for_bit_scikit_learns(engine_name, activation, los
 
 
 @pytest.mark.parametrize("engine_name", ENGINES)
+def test_loss_and_grad_with_numpy_scalar_alpha_is_bit_for_bit_scikit_learns(engine_name, rng):
+    # alpha from np.logspace in a grid search is a NumPy float64: times float32
+    # coefficients NumPy promotes to float64, a Python float would not.
+    layer_units, X, Y, sw, theta = make_problem(rng, "log_loss", weighted=False, n_rows=40)
+    X, theta, Y = X.astype(np.float32), theta.astype(np.float32), sklearn_targets(Y, "log_loss")
+    alpha = np.float64(0.3)
+    grad = np.full(theta.shape, np.nan)
+    value = get_engine(engine_name).loss_and_grad(theta, layer_units, X, Y, sw, "tanh", "softmax", "log_loss", alpha,
+                                                   grad)
+    want_value, want_grad = sklearn_loss_and_grad(theta, layer_units, X, Y, sw, "tanh", "softmax", "log_loss", alpha)
+    assert value == float(want_value)
+    np.testing.assert_array_equal(grad, want_grad)
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
 def test_l2_term_is_half_alpha_squared_coefs_over_weight_sum(engine_name, rng):
     """The alpha term: loss grows by 0.5 * alpha * sum(W**2) / sum(sw), intercepts excluded."""
     engine = get_engine(engine_name)

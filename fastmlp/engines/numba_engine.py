@@ -61,6 +61,7 @@ def _like(typingctx, value, array):
 
     return sig, codegen
 
+
 # NumPy's message (np.average), which scikit-learn users see for a minibatch whose
 # sample weights sum to zero.
 _ZERO_WEIGHTS = "Weights sum to zero, can't be normalized"
@@ -656,7 +657,11 @@ def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss
         delta *= sw.reshape(-1, 1)
     for layer in range(n_layers - 1, -1, -1):
         g = np.matmul(acts[layer].T, delta)
-        _add_l2_and_scale(g, coefs[layer], float(alpha), float(denom), sw is None)
+        if isinstance(alpha, np.generic):  # a NumPy scalar takes part in NumPy's type promotion
+            g += alpha * coefs[layer]
+            g /= denom
+        else:
+            _add_l2_and_scale(g, coefs[layer], float(alpha), float(denom), sw is None)
         gcoefs[layer][...] = g
         gintercepts[layer][...] = np.sum(delta, axis=0) / denom
         if layer > 0:
