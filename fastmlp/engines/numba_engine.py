@@ -616,16 +616,22 @@ def _network_args(layer_units):
     return _network_arrays(tuple(int(u) for u in layer_units))
 
 
+#: Activations whose compiled kernel rounds exactly as NumPy does (the others, and the
+#: derivatives of fastmlp's own leaky_relu and softplus, take the reference's NumPy calls
+#: in ``loss_and_grad``, so that both engines' L-BFGS fits agree too).
+_EXACT_IN_KERNELS = (IDENTITY, RELU)
+
+
 def _forward_as_scikit_learn(Z, b, activation):
-    """Z = f(Z + b) in place, rounded as scikit-learn's NumPy/SciPy calls round it: the
-    compiled kernel where its result is exact (identity, relu; the activations
-    scikit-learn lacks), NumPy's own ufunc after the bias otherwise."""
+    """Z = f(Z + b) in place, rounded as scikit-learn's (and the reference engine's)
+    NumPy/SciPy calls round it: the compiled kernel where its result is exact, NumPy's
+    own ufunc after the bias otherwise."""
     code = ACTIVATION_CODES[activation]
-    if code in (TANH, LOGISTIC, EXP, SOFTMAX):
+    if code in _EXACT_IN_KERNELS:
+        _bias_activation(Z, b, code)
+    else:
         _bias_activation(Z, b, IDENTITY)
         Z[...] = _reference.activate(Z, activation)
-    else:
-        _bias_activation(Z, b, code)
 
 
 # A diverging L-BFGS run overflows: inf and NaN are its results here, not warnings.
@@ -638,7 +644,8 @@ def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss
     (Numba's ``np.dot`` calls SciPy's OpenBLAS, another build), tanh/logistic/exp/softmax
     and the loss through the NumPy and SciPy calls scikit-learn makes, sums in NumPy's
     order; compiled kernels for the steps they round identically (bias + identity/relu,
-    derivatives, the gradient's L2 term and scaling). Arguments as ``numpy_engine``'s.
+    scikit-learn's derivatives, the gradient's L2 term and scaling). Arguments as
+    ``numpy_engine``'s.
     """
     _require_c_contiguous(theta=theta, X=X, Y=Y, grad=grad)
     coefs, intercepts = unpack(theta, layer_units)
@@ -666,7 +673,10 @@ def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss
         gintercepts[layer][...] = np.sum(delta, axis=0) / denom
         if layer > 0:
             delta = np.matmul(delta, coefs[layer].T)
-            _apply_derivative(acts[layer], delta, act_code)
+            if act_code in (LEAKY_RELU, SOFTPLUS):
+                _reference.activation_derivative(acts[layer], delta, activation)
+            else:
+                _apply_derivative(acts[layer], delta, act_code)
     return float(value)
 
 
