@@ -250,9 +250,10 @@ def _numpy_bias_tanh(Z, b):
 
 
 def _fastmlp_bias_activation(code):
+    from fastmlp.engines._numpy_loops import loops
     from fastmlp.engines.numba_engine import _bias_activation
 
-    return lambda Z, b: _bias_activation(Z, b, code)
+    return lambda Z, b: _bias_activation(Z, b, code, loops(Z.dtype))
 
 
 BIAS_ACTIVATION_VARIANTS = {

@@ -13,8 +13,10 @@ anyway) is the exception: it keeps NumPy's GEMMs and transcendental ufuncs so th
 is scikit-learn's function to the last bit, because L-BFGS amplifies rounding
 differences into different models.
 
-float32 arrays stay float32 in memory and in BLAS; scalar elementwise math is done
-in float64 and rounded once on store (within 1 ulp of NumPy's float32 result).
+tanh and exp (hidden tanh layers, softmax, the Poisson output) call NumPy's own inner
+loops (``_numpy_loops``), so they give scikit-learn's values bit for bit. float32 arrays
+stay float32 in memory and in BLAS; other scalar elementwise math is done in float64
+and rounded once on store (within 1 ulp of NumPy's float32 result).
 """
 
 import functools
@@ -26,6 +28,7 @@ from numba.extending import intrinsic
 
 from .._numba_options import inlined_kernel, kernel
 from .._params import param_offsets, unpack
+from . import _numpy_loops
 from . import _vector_math as vm
 from . import numpy_engine as _reference
 from ._names import (
@@ -74,12 +77,22 @@ def _softplus(z):
     return (z if z > 0 else 0.0) + vm.log1p(vm.exp(-abs(z)))
 
 
+@inlined_kernel
+def _exp_flat(z, loops):
+    """z = exp(z) in place, 1-D contiguous: NumPy's own loop where ``loops`` has it."""
+    if loops[_numpy_loops.EXP] != 0:
+        _numpy_loops.call_unary_loop(loops[_numpy_loops.EXP], loops[_numpy_loops.EXP + 1], z, z)
+    else:
+        for k in range(z.shape[0]):
+            z[k] = vm.exp(np.float64(z[k]))
+
+
 @kernel
-def _softmax_rows(Z, b):
+def _softmax_rows(Z, b, loops):
     """Z[i] = softmax(Z[i] + b) in place. Z (n, o) C-contiguous, b (o,).
 
-    As scikit-learn's ``exp(Z - max); Z /= Z.sum(axis=1)``: the row sum in Z's dtype and
-    NumPy's pairwise order, the division in Z's dtype.
+    As scikit-learn's ``exp(Z - max); Z /= Z.sum(axis=1)``: the shift in Z's dtype, NumPy's
+    exp, the row sum in Z's dtype and NumPy's pairwise order, the division in Z's dtype.
     """
     n, o = Z.shape
     flat = Z.reshape(n * o)
@@ -91,16 +104,20 @@ def _softmax_rows(Z, b):
             if z > zmax or z != z:
                 zmax = z
         for j in range(o):
-            Z[i, j] = vm.exp(np.float64(Z[i, j] - zmax))
+            Z[i, j] = Z[i, j] - zmax
+    _exp_flat(flat, loops)
+    for i in range(n):
         total = _pairwise_sum(flat, i * o, o)
         for j in range(o):
             Z[i, j] = Z[i, j] / total
 
 
 @kernel
-def _activate_flat(z, code):
+def _activate_flat(z, code, loops):
     """z = f(z) in place; z 1-D contiguous. One loop per activation so each vectorizes
-    (a branch on ``code`` inside the loop measured 7x slower)."""
+    (a branch on ``code`` inside the loop measured 7x slower). tanh and exp run NumPy's
+    own loops where ``loops`` (``_numpy_loops.loops(z.dtype)``) has them: scikit-learn's
+    values, at NumPy's speed."""
     if code == RELU:
         for k in range(z.shape[0]):
             v = z[k]
@@ -110,13 +127,18 @@ def _activate_flat(z, code):
             v = z[k]
             z[k] = LEAKY_RELU_SLOPE * v if v < 0 else v
     elif code == TANH:
-        for k in range(z.shape[0]):
-            z[k] = vm.tanh(np.float64(z[k]))
+        if loops[_numpy_loops.TANH] != 0:
+            _numpy_loops.call_unary_loop(loops[_numpy_loops.TANH], loops[_numpy_loops.TANH + 1], z, z)
+        else:
+            for k in range(z.shape[0]):
+                z[k] = vm.tanh(np.float64(z[k]))
     elif code == LOGISTIC:
         # SciPy's expit, 1 / (1 + exp(-z)), in the array's own precision: exp rounded
         # to the dtype first, then one add and one divide in that dtype. In float32 this
         # reproduces scikit-learn's probabilities bit for bit (a float64 logistic rounded
         # once differed by up to 2 ulp, which near p = 1 is a large change in 1 - p).
+        # SciPy's own loop is not used: it calls the C library's exp value by value, 2x
+        # slower than this.
         one = _like(1.0, z)
         for k in range(z.shape[0]):
             z[k] = vm.exp(-np.float64(z[k]))
@@ -126,27 +148,27 @@ def _activate_flat(z, code):
         for k in range(z.shape[0]):
             z[k] = _softplus(np.float64(z[k]))
     elif code == EXP:
-        for k in range(z.shape[0]):
-            z[k] = vm.exp(np.float64(z[k]))
+        _exp_flat(z, loops)
 
 
 @inlined_kernel
-def _bias_activation(Z, b, code):
-    """Z = f(Z + b) in place. Z (n, o) C-contiguous, b (o,); code from ``ACTIVATION_CODES``.
+def _bias_activation(Z, b, code, loops):
+    """Z = f(Z + b) in place. Z (n, o) C-contiguous, b (o,); code from ``ACTIVATION_CODES``;
+    loops: ``_numpy_loops.loops(Z.dtype)``.
 
     Two passes, bias then activation over the flat array: a fused row loop vectorizes
     only along rows, and MLP rows are often narrow (a 1000x8 tanh ran 6.5x slower
     fused); the second pass over a cache-resident batch costs little next to the GEMM.
     """
     if code == SOFTMAX:
-        _softmax_rows(Z, b)
+        _softmax_rows(Z, b, loops)
         return
     n, o = Z.shape
     for i in range(n):
         for j in range(o):
             Z[i, j] = Z[i, j] + b[j]
     if code != IDENTITY:
-        _activate_flat(Z.reshape(n * o), code)
+        _activate_flat(Z.reshape(n * o), code, loops)
 
 
 @inlined_kernel
@@ -445,7 +467,8 @@ def _layer_views(flat, offsets, units):
 
 
 @kernel
-def _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, Y, sw, act_code, out_code, loss_code, clip_eps, alpha):
+def _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, Y, sw, act_code, out_code, loss_code, clip_eps, alpha,
+                      loops):
     """Loss of one batch and its gradient into gWs/gbs (views of the flat gradient).
 
     Ws, bs: per-layer views of the parameters; coefs: all coefficients, flat. acts[0]
@@ -459,7 +482,7 @@ def _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, Y, sw, act_code, ou
     for layer in range(n_layers):
         Z = acts[layer + 1]
         np.dot(acts[layer], Ws[layer], Z)
-        _bias_activation(Z, bs[layer], out_code if layer == n_layers - 1 else act_code)
+        _bias_activation(Z, bs[layer], out_code if layer == n_layers - 1 else act_code, loops)
     value = _output_delta(acts[n_layers], Y, sw, loss_code, clip_eps, deltas[n_layers - 1])
     squares = _sum_of_squares(coefs)
     denom = np.float64(n_rows)
@@ -478,7 +501,7 @@ def _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, Y, sw, act_code, ou
 
 @kernel
 def _train_epoch(theta, offsets, units, X, Y, sw, order, batch_size, act_code, out_code, loss_code, clip_eps, alpha,
-                 solver, lr, momentum, nesterov, velocity, beta_1, beta_2, epsilon, t, m, v):
+                 solver, lr, momentum, nesterov, velocity, beta_1, beta_2, epsilon, t, m, v, loops):
     """All minibatches of one epoch. Returns (sum of batch loss x batch rows, adam t, -1),
     or stops before a batch whose sample weights sum to zero and returns its start."""
     n = order.shape[0]
@@ -512,13 +535,13 @@ def _train_epoch(theta, offsets, units, X, Y, sw, order, batch_size, act_code, o
             return total, t, start  # scikit-learn's np.average raises here, before any update
         if n_rows == rows:
             value = _forward_backward(Ws, bs, gWs, gbs, coefs, full_acts, full_deltas, full_Y, full_sw, act_code,
-                                      out_code, loss_code, clip_eps, alpha)
+                                      out_code, loss_code, clip_eps, alpha, loops)
         else:  # the last, shorter batch
             acts = [a[:n_rows] for a in full_acts]
             deltas = [d[:n_rows] for d in full_deltas]
             value = _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, full_Y[:n_rows],
                                       full_sw[:n_rows] if weighted else full_sw, act_code, out_code, loss_code,
-                                      clip_eps, alpha)
+                                      clip_eps, alpha, loops)
         total += value * n_rows
         if solver == SGD:
             _sgd_step(theta, grad, velocity, lr, momentum, nesterov)
@@ -548,7 +571,7 @@ def dense_forward(A, W, b, activation, out):
     """out = activation(A @ W + b). A (n, i), W (i, o), b (o,), out (n, o). Returns out."""
     _require_c_contiguous(out=out)
     np.matmul(A, W, out=out)
-    _bias_activation(out, b, ACTIVATION_CODES[activation])
+    _bias_activation(out, b, ACTIVATION_CODES[activation], _numpy_loops.loops(out.dtype))
     return out
 
 
@@ -627,10 +650,11 @@ def _forward_as_scikit_learn(Z, b, activation):
     NumPy/SciPy calls round it: the compiled kernel where its result is exact, NumPy's
     own ufunc after the bias otherwise."""
     code = ACTIVATION_CODES[activation]
+    loops = _numpy_loops.loops(Z.dtype)
     if code in _EXACT_IN_KERNELS:
-        _bias_activation(Z, b, code)
+        _bias_activation(Z, b, code, loops)
     else:
-        _bias_activation(Z, b, IDENTITY)
+        _bias_activation(Z, b, IDENTITY, loops)
         Z[...] = _reference.activate(Z, activation)
 
 
@@ -698,7 +722,7 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
         optimizer.velocity if sgd else empty,
         0.0 if sgd else float(optimizer.beta_1), 0.0 if sgd else float(optimizer.beta_2),
         0.0 if sgd else float(optimizer.epsilon), 0 if sgd else int(optimizer.t),
-        empty if sgd else optimizer.m, empty if sgd else optimizer.v,
+        empty if sgd else optimizer.m, empty if sgd else optimizer.v, _numpy_loops.loops(X.dtype),
     )
     if not sgd:
         optimizer.t = t
