@@ -32,11 +32,12 @@ def _data():
     return X[:600] / 16, y[:600]
 
 
-def _fit(seed, solver="adam"):
+def _fit(seed, solver="adam", activation="relu"):
     X, y = _data()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fastmlp.MLPClassifier(hidden_layer_sizes=(24,), solver=solver, max_iter=8, random_state=seed).fit(X, y)
+        return fastmlp.MLPClassifier(hidden_layer_sizes=(24,), solver=solver, activation=activation, max_iter=8,
+                                     random_state=seed).fit(X, y)
 
 
 def _params(model):
@@ -45,8 +46,10 @@ def _params(model):
 
 def test_threads_fit_and_predict_as_serial():
     X, _ = _data()
-    jobs = [(seed, solver) for seed in range(4) for solver in ("sgd", "adam", "lbfgs")]
-    serial = [_fit(seed, solver) for seed, solver in jobs]
+    # relu and tanh: the tanh layers and the softmax call NumPy's own loops from the kernels.
+    jobs = [(seed, solver, activation) for seed in range(4) for solver in ("sgd", "adam", "lbfgs")
+            for activation in ("relu", "tanh")]
+    serial = [_fit(*job) for job in jobs]
     blas_before = [lib["num_threads"] for lib in threadpool_info()]
     with ThreadPoolExecutor(max_workers=4) as pool:
         threaded = list(pool.map(lambda job: _fit(*job), jobs))
