@@ -68,21 +68,13 @@ IDS = [f"{k}-{a}-{np.dtype(d).name}" for k, a, d in CASES]
 
 @pytest.mark.parametrize("how", ["pickle", "joblib"])
 @pytest.mark.parametrize("kind, activation, dtype", CASES, ids=IDS)
-def test_round_trip_predicts_identically(kind, activation, dtype, how, tmp_path):
+def test_saved_model_predicts_identically_here_and_in_a_fresh_process(kind, activation, dtype, how, tmp_path):
     model, X = _fitted(kind, activation, dtype)
     path = tmp_path / "model.bin"
     _save(model, X, path, how)
     loaded, X_loaded = _load(path, how)
     assert _digest(loaded, X_loaded) == _digest(model, X)
     assert all(a.dtype == b.dtype for a, b in zip(loaded.coefs_, model.coefs_))
-
-
-@pytest.mark.parametrize("how", ["pickle", "joblib"])
-@pytest.mark.parametrize("kind, activation, dtype", CASES, ids=IDS)
-def test_fresh_process_predicts_identically(kind, activation, dtype, how, tmp_path):
-    model, X = _fitted(kind, activation, dtype)
-    path = tmp_path / "model.bin"
-    _save(model, X, path, how)
     child = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT, str(path), how], capture_output=True, text=True,
                            timeout=300, check=True)
     assert child.stdout.strip() == _digest(model, X)
