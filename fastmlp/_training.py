@@ -192,9 +192,9 @@ def fit_lbfgs(est, engine, X, y, sample_weight, layer_units):
     float64: after an L-BFGS fit coefs_ are float64 even for float32 X, and a warm-start
     refit then evaluates in float64, as in scikit-learn.
     """
-    if sp.issparse(X):
-        X = X.toarray()
-    X = np.ascontiguousarray(X)
+    # Sparse X stays sparse: its products are then SciPy's sparse ones, as scikit-learn's.
+    if not sp.issparse(X):
+        X = np.ascontiguousarray(X)
     x0 = pack(est.coefs_, est.intercepts_)
     # Targets in scikit-learn's own dtype (bool labels; the regressor's y as given), and
     # a float64 gradient: each evaluation then rounds exactly as scikit-learn's does,

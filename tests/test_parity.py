@@ -492,6 +492,20 @@ def test_lbfgs_to_default_max_iter(case, weighted, dtype):
     assert theirs.n_iter_ > 50  # the case is a long run
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("sparse_format", ["csr", "csc"])
+@pytest.mark.parametrize("case", ["classifier-iris-tanh", "regressor-diabetes-relu"])
+def test_lbfgs_on_sparse_X_to_default_max_iter(case, sparse_format, dtype):
+    # Sparse X stays sparse for L-BFGS: its products are SciPy's, as scikit-learn's.
+    kind, data, extra = LONG_LBFGS_CASES[case]
+    X, y = dataset(data)
+    X = sp.csr_matrix(X.astype(dtype)) if sparse_format == "csr" else sp.csc_matrix(X.astype(dtype))
+    params = dict(hidden_layer_sizes=(20,), solver="lbfgs", random_state=0, **extra)
+    theirs, _ = fit_both(kind, params, X, y)
+    assert theirs.n_iter_ > 50  # the case is a long run
+
+
 def _layout(X, layout):
     if layout == "list":
         return X.tolist()

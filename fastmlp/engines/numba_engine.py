@@ -24,6 +24,7 @@ import math
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from numba.extending import intrinsic
 
 from .._numba_options import inlined_kernel, kernel
@@ -671,14 +672,16 @@ def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss
     scikit-learn's derivatives, the gradient's L2 term and scaling). Arguments as
     ``numpy_engine``'s.
     """
-    _require_c_contiguous(theta=theta, X=X, Y=Y, grad=grad)
+    _require_c_contiguous(theta=theta, Y=Y, grad=grad)
+    if not sp.issparse(X):
+        _require_c_contiguous(X=X)
     coefs, intercepts = unpack(theta, layer_units)
     gcoefs, gintercepts = unpack(grad, layer_units)
     n_layers = len(coefs)
     act_code = ACTIVATION_CODES[activation]
-    acts = [X]
+    acts = [X]  # X may be a SciPy sparse matrix: ``@`` is then its product, as scikit-learn's
     for layer, (W, b) in enumerate(zip(coefs, intercepts)):
-        Z = np.matmul(acts[-1], W)
+        Z = np.ascontiguousarray(acts[-1] @ W)
         _forward_as_scikit_learn(Z, b, out_activation if layer == n_layers - 1 else activation)
         acts.append(Z)
     denom = X.shape[0] if sw is None else sw.sum()
@@ -687,7 +690,7 @@ def loss_and_grad(theta, layer_units, X, Y, sw, activation, out_activation, loss
     if sw is not None:
         delta *= sw.reshape(-1, 1)
     for layer in range(n_layers - 1, -1, -1):
-        g = np.matmul(acts[layer].T, delta)
+        g = np.ascontiguousarray(acts[layer].T @ delta)
         if isinstance(alpha, np.generic):  # a NumPy scalar takes part in NumPy's type promotion
             g += alpha * coefs[layer]
             g /= denom
