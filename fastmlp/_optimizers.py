@@ -15,21 +15,22 @@ class SGDState:
 
     Attributes
     ----------
-    velocity : ndarray, shape (n_params,), dtype of the parameters
+    velocity : ndarray, shape (n_params,), dtype of the gradients (``dtype``, default
+        the parameters')
     learning_rate : float
         Current rate; ``iteration_ends`` and ``trigger_stopping`` change it.
     """
 
     solver = SGD
 
-    def __init__(self, theta, learning_rate_init, lr_schedule, momentum, nesterov, power_t):
+    def __init__(self, theta, learning_rate_init, lr_schedule, momentum, nesterov, power_t, dtype=None):
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
         self.lr_schedule = lr_schedule
         self.momentum = momentum
         self.nesterov = nesterov
         self.power_t = power_t
-        self.velocity = np.zeros_like(theta)
+        self.velocity = np.zeros_like(theta, dtype=dtype)
 
     def iteration_ends(self, time_step):
         """Update invscaling's rate; ``time_step`` is samples seen so far (``t_``)."""
@@ -53,19 +54,20 @@ class SGDState:
 
 
 class AdamState:
-    """Adam; ``t`` counts minibatch steps, ``m``/``v`` are the moment vectors."""
+    """Adam; ``t`` counts minibatch steps, ``m``/``v`` are the moment vectors (of the
+    gradients' dtype, ``dtype``, default the parameters')."""
 
     solver = ADAM
 
-    def __init__(self, theta, learning_rate_init, beta_1, beta_2, epsilon):
+    def __init__(self, theta, learning_rate_init, beta_1, beta_2, epsilon, dtype=None):
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.t = 0
-        self.m = np.zeros_like(theta)
-        self.v = np.zeros_like(theta)
+        self.m = np.zeros_like(theta, dtype=dtype)
+        self.v = np.zeros_like(theta, dtype=dtype)
 
     def iteration_ends(self, time_step):
         pass

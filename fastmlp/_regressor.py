@@ -20,9 +20,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     fastmlp adds the ``leaky_relu``/``softplus`` activations, ``engine`` and ``n_threads``, as
     :class:`fastmlp.MLPClassifier` does.
 
-    With float32 X, sgd and adam cast y to float32 too, so training stays in float32;
-    scikit-learn keeps y float64 and computes the gradients in float64 (results agree to
-    float32 rounding). lbfgs keeps y as scikit-learn does and matches it exactly.
+    With float32 X and a float64 (or integer) y, the weights and activations stay float32
+    while deltas, gradients and the optimizer's vectors are float64, as in scikit-learn.
     """
 
     _parameter_constraints: dict = {

@@ -22,12 +22,13 @@ from ._params import pack, unpack
 from ._threads import blas_threads, lbfgs_threads
 
 
-def make_optimizer(est, theta):
-    """A fresh optimizer state for ``est``'s solver, sized like ``theta``."""
+def make_optimizer(est, theta, dtype=None):
+    """A fresh optimizer state for ``est``'s solver, sized like ``theta``, its vectors of
+    ``dtype`` (the gradients'; default theta's)."""
     if est.solver == "sgd":
         return SGDState(theta, est.learning_rate_init, est.learning_rate, est.momentum,
-                        est.nesterovs_momentum, est.power_t)
-    return AdamState(theta, est.learning_rate_init, est.beta_1, est.beta_2, est.epsilon)
+                        est.nesterovs_momentum, est.power_t, dtype=dtype)
+    return AdamState(theta, est.learning_rate_init, est.beta_1, est.beta_2, est.epsilon, dtype=dtype)
 
 
 def _shuffled(sample_idx, random_state):
@@ -38,9 +39,11 @@ def _shuffled(sample_idx, random_state):
     return sample_idx[perm]
 
 
-def _as_targets(Y, dtype):
-    """Targets as a C-contiguous float array of the training dtype (bool labels -> 0/1)."""
-    return np.ascontiguousarray(Y, dtype=dtype)
+def _as_targets(Y, x_dtype):
+    """Targets as a C-contiguous float array of the dtype NumPy gives ``output - Y``:
+    X's for bool labels and same-precision targets, float64 for float64 or integer
+    targets of float32 X (scikit-learn then backpropagates in float64)."""
+    return np.ascontiguousarray(Y, dtype=np.result_type(x_dtype, Y.dtype))
 
 
 def _epoch(engine, est, theta, layer_units, X, Y, sw, order, batch_size, optimizer):
@@ -86,7 +89,8 @@ def fit_stochastic(est, engine, X, y, sample_weight, layer_units, incremental):
     if aliased:
         est._best_coefs, est._best_intercepts = est.coefs_, est.intercepts_
     if not incremental or not hasattr(est, "_optimizer"):
-        est._optimizer = make_optimizer(est, theta)
+        # Gradients (and so the optimizer's vectors) take the dtype of ``output - y``.
+        est._optimizer = make_optimizer(est, theta, np.result_type(dtype, y.dtype))
     optimizer = est._optimizer
 
     if est.early_stopping and incremental:

@@ -952,6 +952,22 @@ def test_float32(case):
     assert all(w.dtype == expected for w in ours.coefs_ + ours.intercepts_)
 
 
+@pytest.mark.parametrize("case", ["regressor-adam", "regressor-sgd", "regressor-early-stopping",
+                                  "regressor-poisson-adam"])
+def test_float32_regressor_with_float64_targets_is_bit_for_bit(case):
+    # scikit-learn keeps y float64: deltas, gradients and the optimizer's vectors are then
+    # float64 beside float32 activations and weights. fastmlp does the same arithmetic, so
+    # the float64 tolerance holds (in practice the models are identical).
+    kind, data, solver_params = FLOAT32_CASES[case]
+    X, y = dataset(data)
+    X = X.astype(np.float32)
+    params = dict(hidden_layer_sizes=(16,), max_iter=30, random_state=0, **solver_params)
+    _, ours = fit_both(kind, params, X, y, tol_dtype=np.float64)
+    assert all(w.dtype == np.float32 for w in ours.coefs_ + ours.intercepts_)
+    state = ours._optimizer.velocity if ours.solver == "sgd" else ours._optimizer.m
+    assert state.dtype == np.float64
+
+
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_float32_sample_weight(kind):
     X, y = dataset(SOLVER_DATA[kind])

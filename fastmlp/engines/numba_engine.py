@@ -15,8 +15,9 @@ differences into different models.
 
 tanh and exp (hidden tanh layers, softmax, the Poisson output) call NumPy's own inner
 loops (``_numpy_loops``), so they give scikit-learn's values bit for bit. float32 arrays
-stay float32 in memory and in BLAS; other scalar elementwise math is done in float64
-and rounded once on store (within 1 ulp of NumPy's float32 result).
+stay float32 in memory and in BLAS, but for float64 targets of a float32 network, whose
+deltas and gradients are float64 as in scikit-learn; other scalar elementwise math is
+done in float64 and rounded once on store (within 1 ulp of NumPy's float32 result).
 """
 
 import functools
@@ -25,7 +26,7 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from .._numba_options import inlined_kernel, kernel
 from .._params import param_offsets, unpack
@@ -64,6 +65,28 @@ def _like(typingctx, value, array):
         return context.cast(builder, args[0], signature.args[0], signature.return_type)
 
     return sig, codegen
+
+
+def _as_dtype_of(a, buffer):
+    """``a`` where it already has ``buffer``'s dtype (no copy), else ``buffer`` (of a's
+    shape) holding a's values converted. Compiled code only: its overload below picks
+    the branch from the types, so the common same-dtype case costs nothing."""
+    raise NotImplementedError("for compiled code")
+
+
+@overload(_as_dtype_of)
+def _as_dtype_of_overload(a, buffer):
+    if a.dtype == buffer.dtype:
+        return lambda a, buffer: a
+
+    def convert(a, buffer):
+        n, m = a.shape
+        for i in range(n):
+            for j in range(m):
+                buffer[i, j] = a[i, j]
+        return buffer
+
+    return convert
 
 
 # NumPy's message (np.average), which scikit-learn users see for a minibatch whose
@@ -423,10 +446,12 @@ def _layer_grads(A_prev, delta, W, alpha, denom, denom_is_count, gW, gb):
 def _sgd_step(params, grads, velocity, lr, momentum, nesterov):
     """v = momentum v - lr g; params += v, or momentum v - lr g with Nesterov. 1-D.
 
-    In the parameters' dtype, as scikit-learn's NumPy arithmetic with Python floats.
+    As scikit-learn's NumPy arithmetic with Python floats: the velocity's dtype (the
+    gradients', float64 for a float32 network trained on float64 targets), the update
+    added to params and rounded to their dtype.
     """
-    lr_t = _like(lr, params)
-    mom_t = _like(momentum, params)
+    lr_t = _like(lr, velocity)
+    mom_t = _like(momentum, velocity)
     for k in range(params.shape[0]):
         g = grads[k]
         velocity[k] = mom_t * velocity[k] - lr_t * g
@@ -440,14 +465,14 @@ def _sgd_step(params, grads, velocity, lr, momentum, nesterov):
 def _adam_step(params, grads, m, v, lr, beta_1, beta_2, epsilon):
     """Adam moments and update, lr already bias-corrected. All 1-D.
 
-    As scikit-learn: moments in the parameters' dtype; the step in float64 (its
+    As scikit-learn: moments in their own dtype (the gradients'); the step in float64 (its
     bias-corrected rate is a NumPy float64), added and rounded back into params.
     """
-    b1 = _like(beta_1, params)
-    b2 = _like(beta_2, params)
-    one_minus_b1 = _like(1.0 - beta_1, params)
-    one_minus_b2 = _like(1.0 - beta_2, params)
-    eps = _like(epsilon, params)
+    b1 = _like(beta_1, m)
+    b2 = _like(beta_2, v)
+    one_minus_b1 = _like(1.0 - beta_1, m)
+    one_minus_b2 = _like(1.0 - beta_2, v)
+    eps = _like(epsilon, v)
     for k in range(params.shape[0]):
         g = grads[k]
         m[k] = b1 * m[k] + one_minus_b1 * g
@@ -468,8 +493,8 @@ def _layer_views(flat, offsets, units):
 
 
 @kernel
-def _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, Y, sw, act_code, out_code, loss_code, clip_eps, alpha,
-                      loops):
+def _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, acts_g, Ws_g, Y, sw, act_code, out_code, loss_code,
+                      clip_eps, alpha, loops):
     """Loss of one batch and its gradient into gWs/gbs (views of the flat gradient).
 
     Ws, bs: per-layer views of the parameters; coefs: all coefficients, flat. acts[0]
@@ -477,6 +502,11 @@ def _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, Y, sw, act_code, ou
     are work buffers of the batch's row count, overwritten here. Views are made once per
     epoch by the caller: each view costs atomic reference-count updates, which on small
     layers outweighed the arithmetic.
+
+    Deltas and gradients have Y's dtype, as NumPy's ``output - Y`` gives them: float64
+    for a float32 network trained on float64 targets, which scikit-learn backpropagates
+    in float64. The GEMMs then read activations and coefficients converted into acts_g
+    and Ws_g (empty, and unused, when the dtypes agree).
     """
     n_layers = len(Ws)
     n_rows = acts[0].shape[0]
@@ -492,28 +522,36 @@ def _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, Y, sw, act_code, ou
     value += 0.5 * alpha * squares / denom
     for layer in range(n_layers - 1, -1, -1):
         delta = deltas[layer]
-        _layer_grads(acts[layer], delta, Ws[layer], alpha, denom, sw.shape[0] == 0, gWs[layer], gbs[layer])
+        A_prev = _as_dtype_of(acts[layer], acts_g[layer])
+        _layer_grads(A_prev, delta, Ws[layer], alpha, denom, sw.shape[0] == 0, gWs[layer], gbs[layer])
         if layer > 0:
             prev = deltas[layer - 1]
-            np.dot(delta, Ws[layer].T, prev)
+            np.dot(delta, _as_dtype_of(Ws[layer], Ws_g[layer]).T, prev)
             _apply_derivative(acts[layer], prev, act_code)
     return value
 
 
 @kernel
 def _train_epoch(theta, offsets, units, X, Y, sw, order, batch_size, act_code, out_code, loss_code, clip_eps, alpha,
-                 solver, lr, momentum, nesterov, velocity, beta_1, beta_2, epsilon, t, m, v, loops):
+                 solver, lr, momentum, nesterov, velocity, beta_1, beta_2, epsilon, t, m, v, loops, mixed):
     """All minibatches of one epoch. Returns (sum of batch loss x batch rows, adam t, -1),
-    or stops before a batch whose sample weights sum to zero and returns its start."""
+    or stops before a batch whose sample weights sum to zero and returns its start.
+
+    mixed: Y's dtype is wider than X's (and theta's): deltas, gradients and the optimizer
+    vectors then have Y's dtype (see ``_forward_backward``)."""
     n = order.shape[0]
     n_layers = units.shape[0] - 1
     rows = min(batch_size, n)
     full_acts = [np.empty((rows, units[layer]), dtype=X.dtype) for layer in range(n_layers + 1)]
-    full_deltas = [np.empty((rows, units[layer + 1]), dtype=X.dtype) for layer in range(n_layers)]
+    full_deltas = [np.empty((rows, units[layer + 1]), dtype=Y.dtype) for layer in range(n_layers)]
+    g_rows = rows if mixed else 0
+    full_acts_g = [np.empty((g_rows, units[layer]), dtype=Y.dtype) for layer in range(n_layers)]
+    Ws_g = [np.empty((units[layer] if mixed else 0, units[layer + 1] if mixed else 0), dtype=Y.dtype)
+            for layer in range(n_layers)]
     full_Y = np.empty((rows, Y.shape[1]), dtype=Y.dtype)
     weighted = sw.shape[0] > 0
     full_sw = np.empty(rows if weighted else 0, dtype=np.float64)
-    grad = np.empty_like(theta)
+    grad = np.empty(theta.shape[0], dtype=Y.dtype)
     Ws, bs = _layer_views(theta, offsets, units)
     gWs, gbs = _layer_views(grad, offsets, units)
     coefs = theta[: offsets[n_layers]]
@@ -535,12 +573,13 @@ def _train_epoch(theta, offsets, units, X, Y, sw, order, batch_size, act_code, o
         if weighted and _pairwise_sum(full_sw, 0, n_rows) == 0.0:
             return total, t, start  # scikit-learn's np.average raises here, before any update
         if n_rows == rows:
-            value = _forward_backward(Ws, bs, gWs, gbs, coefs, full_acts, full_deltas, full_Y, full_sw, act_code,
-                                      out_code, loss_code, clip_eps, alpha, loops)
+            value = _forward_backward(Ws, bs, gWs, gbs, coefs, full_acts, full_deltas, full_acts_g, Ws_g, full_Y,
+                                      full_sw, act_code, out_code, loss_code, clip_eps, alpha, loops)
         else:  # the last, shorter batch
             acts = [a[:n_rows] for a in full_acts]
             deltas = [d[:n_rows] for d in full_deltas]
-            value = _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, full_Y[:n_rows],
+            acts_g = [a[: min(n_rows, g_rows)] for a in full_acts_g]
+            value = _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, acts_g, Ws_g, full_Y[:n_rows],
                                       full_sw[:n_rows] if weighted else full_sw, act_code, out_code, loss_code,
                                       clip_eps, alpha, loops)
         total += value * n_rows
@@ -716,7 +755,7 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
     _require_c_contiguous(theta=theta)
     offsets, units = _network_args(layer_units)
     sgd = optimizer.solver == SGD
-    empty = theta[:0]
+    empty = np.empty(0, dtype=Y.dtype)  # for the other solver's state vectors
     total, t, zero_weight_batch = _train_epoch(
         theta, offsets, units, X, Y, _weights(sw), np.asarray(order, dtype=np.int64), int(batch_size),
         ACTIVATION_CODES[activation], ACTIVATION_CODES[out_activation], LOSS_CODES[loss], _clip_eps(X.dtype), float(alpha),
@@ -726,6 +765,7 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
         0.0 if sgd else float(optimizer.beta_1), 0.0 if sgd else float(optimizer.beta_2),
         0.0 if sgd else float(optimizer.epsilon), 0 if sgd else int(optimizer.t),
         empty if sgd else optimizer.m, empty if sgd else optimizer.v, _numpy_loops.loops(X.dtype),
+        Y.dtype != X.dtype,
     )
     if not sgd:
         optimizer.t = t

@@ -209,9 +209,10 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
     """One pass over the rows ``order`` of (X, Y, sw) in minibatches of batch_size.
 
     Updates theta and the optimizer state in place. Returns the sum over batches of
-    batch loss times batch length (scikit-learn's ``accumulated_loss``).
+    batch loss times batch length (scikit-learn's ``accumulated_loss``). Gradients have
+    the dtype NumPy gives ``output - Y`` (float64 for float64 targets of float32 X).
     """
-    grad = np.empty_like(theta)
+    grad = np.empty(theta.shape, dtype=np.result_type(theta.dtype, Y.dtype))
     total = 0.0
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
