@@ -2,7 +2,10 @@
 
 It states the math (``A @ W + b``, ``delta @ W.T``, ``A.T @ delta``) rather than
 copying the compiled kernels' loops, so that tests comparing the two engines can
-catch a mistake in either. Signatures are identical to ``numba_engine``'s.
+catch a mistake in either. Signatures are identical to ``numba_engine``'s. Where
+scikit-learn's own expressions fix the rounding (the loss, the in-place derivatives, the
+L2 term), they are written as scikit-learn writes them, so that this engine trains
+scikit-learn's model bit for bit wherever its NumPy calls are the same.
 
 Shapes: ``n`` rows in a batch, ``i`` inputs and ``o`` outputs of a layer. Arrays are
 float32 or float64; outputs are preallocated by the caller and overwritten.
