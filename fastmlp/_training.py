@@ -39,11 +39,11 @@ def _shuffled(sample_idx, random_state):
     return sample_idx[perm]
 
 
-def _as_targets(Y, x_dtype):
-    """Targets as a C-contiguous float array of the dtype NumPy gives ``output - Y``:
-    X's for bool labels and same-precision targets, float64 for float64 or integer
-    targets of float32 X (scikit-learn then backpropagates in float64)."""
-    return np.ascontiguousarray(Y, dtype=np.result_type(x_dtype, Y.dtype))
+def _gradient_dtype(x_dtype, y):
+    """The dtype NumPy gives ``output - y``, and so the deltas, gradients and optimizer
+    vectors: X's for bool labels and same-precision targets, float64 for float64 or
+    integer targets of float32 X (scikit-learn then backpropagates in float64)."""
+    return np.result_type(x_dtype, y.dtype)
 
 
 def _epoch(engine, est, theta, layer_units, X, Y, sw, order, batch_size, optimizer):
@@ -88,9 +88,9 @@ def fit_stochastic(est, engine, X, y, sample_weight, layer_units, incremental):
     est.coefs_, est.intercepts_ = unpack(theta, layer_units)
     if aliased:
         est._best_coefs, est._best_intercepts = est.coefs_, est.intercepts_
+    gradient_dtype = _gradient_dtype(dtype, y)
     if not incremental or not hasattr(est, "_optimizer"):
-        # Gradients (and so the optimizer's vectors) take the dtype of ``output - y``.
-        est._optimizer = make_optimizer(est, theta, np.result_type(dtype, y.dtype))
+        est._optimizer = make_optimizer(est, theta, gradient_dtype)
     optimizer = est._optimizer
 
     if est.early_stopping and incremental:
@@ -101,7 +101,7 @@ def fit_stochastic(est, engine, X, y, sample_weight, layer_units, incremental):
     else:
         X_train, y_train, sw_train = X, y, sample_weight
         X_val = y_val = sw_val = None
-    Y_train = _as_targets(y_train, dtype)
+    Y_train = np.ascontiguousarray(y_train, dtype=gradient_dtype)
     if sw_train is not None:
         sw_train = np.ascontiguousarray(sw_train, dtype=np.float64)
 
