@@ -23,7 +23,7 @@ from fastmlp._numba_options import kernel, parallel_kernel
 from fastmlp._optimizers import AdamState, SGDState
 from fastmlp._params import param_offsets
 from fastmlp.engines import get_engine
-from fastmlp.engines import _vector_math as vm
+from fastmlp.engines.numba_engine import _vector_math as vm
 from fastmlp.engines._names import ACTIVATION_CODES, HIDDEN_ACTIVATIONS
 
 from ._helpers import cases, run
@@ -250,7 +250,7 @@ def _numpy_bias_tanh(Z, b):
 
 
 def _fastmlp_bias_activation(code):
-    from fastmlp.engines._numpy_loops import loops
+    from fastmlp.engines.numba_engine._numpy_loops import loops
     from fastmlp.engines.numba_engine import _bias_activation
 
     return lambda Z, b: _bias_activation(Z, b, code, loops(Z.dtype))

@@ -8,7 +8,8 @@ import zlib
 import numpy as np
 import pytest
 
-from fastmlp.engines import _numpy_loops, get_engine
+from fastmlp.engines import get_engine
+from fastmlp.engines.numba_engine import _numpy_loops
 from fastmlp.engines._names import ACTIVATION_CODES
 from fastmlp.engines.numba_engine import _bias_activation
 

@@ -1,4 +1,4 @@
-"""The vectorizable scalar functions of ``fastmlp.engines._vector_math`` hold the accuracy
+"""The vectorizable scalar functions of ``fastmlp.engines.numba_engine._vector_math`` hold the accuracy
 their module states, measured in units in the last place (ulp) of float64 against
 x87 long double (64-bit mantissa) references, and give IEEE special values."""
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fastmlp._numba_options import kernel
-from fastmlp.engines import _vector_math as vm
+from fastmlp.engines.numba_engine import _vector_math as vm
 
 FUNCTIONS = {"exp": 0, "tanh": 1, "log": 2, "expm1": 3, "log1p": 4}
 #: The module docstring's bounds.

@@ -15,7 +15,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from .._numba_options import kernel
+from ..._numba_options import kernel
 
 
 @intrinsic

@@ -28,12 +28,12 @@ import numpy as np
 import scipy.sparse as sp
 from numba.extending import intrinsic, overload
 
-from .._numba_options import inlined_kernel, kernel
-from .._params import param_offsets, unpack
+from ..._numba_options import inlined_kernel, kernel
+from ..._params import param_offsets, unpack
 from . import _numpy_loops
 from . import _vector_math as vm
-from . import numpy_engine as _reference
-from ._names import (
+from .. import numpy_engine as _reference
+from .._names import (
     ACTIVATION_CODES,
     EXP,
     IDENTITY,
