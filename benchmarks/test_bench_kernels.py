@@ -23,8 +23,11 @@ from fastmlp._numba_options import kernel, parallel_kernel
 from fastmlp._optimizers import AdamState, SGDState
 from fastmlp._params import param_offsets
 from fastmlp.engines import get_engine
-from fastmlp.engines.numba_engine import _vector_math as vm
 from fastmlp.engines._names import ACTIVATION_CODES, HIDDEN_ACTIVATIONS
+from fastmlp.engines.numba_engine import _c_kernels
+from fastmlp.engines.numba_engine import _vector_math as vm
+from fastmlp.engines.numba_engine._c_calls import call_address
+from fastmlp.engines.numba_engine._numpy_loops import loops
 
 from ._helpers import cases, run
 from .workloads import WORKLOADS
@@ -249,11 +252,18 @@ def _numpy_bias_tanh(Z, b):
     np.tanh(Z, out=Z)
 
 
-def _fastmlp_bias_activation(code):
-    from fastmlp.engines.numba_engine._numpy_loops import loops
-    from fastmlp.engines.numba_engine import _bias_activation
+@kernel
+def _call_activation_kernel(address, Z, b, loops):
+    """The epoch's call of an activation's C kernel (``_c_kernels.activation``)."""
+    call_address(address, (Z, b, Z.shape[0], Z.shape[1], loops))
 
-    return lambda Z, b: _bias_activation(Z, b, code, loops(Z.dtype))
+
+def _fastmlp_bias_activation(code):
+    def bias_activation(Z, b):
+        c_kernel = _c_kernels.activation(code, Z.dtype, True)
+        _call_activation_kernel(c_kernel.address, Z, b, loops(Z.dtype))
+
+    return bias_activation
 
 
 BIAS_ACTIVATION_VARIANTS = {

@@ -1,16 +1,17 @@
 """The one place that owns Numba's compilation options.
 
-Every compiled kernel in fastmlp is decorated with :func:`kernel` (or
-:func:`inlined_kernel`, the same options plus inlining); no other module passes options
-to ``numba.njit``. ``tests/test_numba_options.py`` enforces this.
+Every compiled kernel in fastmlp is made by :func:`kernel` (or :func:`inlined_kernel`,
+the same options plus inlining), :func:`c_kernel` (the same options, as a C function
+called by address) or :func:`code_dispatch` (an implementation picked while compiling);
+no other module passes options to Numba. ``tests/test_numba_options.py`` enforces this.
 
 - ``cache=True``: compiled machine code is stored next to the module and reloaded in
   a fresh process in well under a second instead of recompiling (several seconds).
 - ``nogil=True``: kernels release the GIL, so several Python threads (a threaded grid
   search) train different models at once. Kernels keep no global state.
 - ``error_model="numpy"``: division by zero gives inf/nan like NumPy instead of raising,
-  and, measured in ``../shared/PERF_NOTES.md``, lets LLVM vectorize loops that divide
-  (an Adam update ran 9x faster than with the default ``"python"`` model).
+  and lets LLVM vectorize loops that divide (an Adam update ran 9x faster than with the
+  default ``"python"`` model; ``benchmarks/README.md``).
 - ``fastmath=False``: no ``nnan``/``ninf`` (they turn ``isfinite`` checks into constants,
   breaking divergence detection) and no ``reassoc`` (it would change summation order
   and so rounding against the NumPy reference and scikit-learn).
@@ -25,6 +26,7 @@ to ``numba.njit``. ``tests/test_numba_options.py`` enforces this.
 import warnings
 
 import numba
+from numba.extending import overload
 
 KERNEL_OPTIONS = {
     "cache": True,
@@ -33,21 +35,26 @@ KERNEL_OPTIONS = {
     "fastmath": False,
 }
 
-# The small per-minibatch kernels of the compiled epoch (bias + activation, derivative,
-# loss, gradients, SGD step) are inlined into their caller at Numba IR level: the array
-# views they take then share one function with the caller's, and Numba prunes their
-# atomic reference-count updates, which on small layers cost more than the arithmetic.
-# Measured: circles (1000x2, (8,) tanh, batch 32) compiled epoch 116 -> 90 us; cold
-# compile of a default fit 7.0 -> 6.5 s.
+# Small helpers of the compiled epoch (the per-batch pass, gradients, sums) are inlined
+# into their caller at Numba IR level: the array views they take then share one function
+# with the caller's, Numba prunes their atomic reference-count updates (on small layers
+# those cost more than the arithmetic), and a pass with one call site is not compiled a
+# second time on its own. Only for helpers with few call sites: inlining everything into
+# the epoch multiplied its compile time (measured 5x).
 INLINED_KERNEL_OPTIONS = {**KERNEL_OPTIONS, "inline": "always"}
+
+# ``code_dispatch``'s implementations: the kernel options that apply to code compiled
+# into its caller (which caches it).
+DISPATCH_OPTIONS = {k: v for k, v in KERNEL_OPTIONS.items() if k != "cache"}
 
 # Only for the benchmark that measures whether parallel elementwise kernels pay.
 PARALLEL_KERNEL_OPTIONS = {**KERNEL_OPTIONS, "parallel": True}
 
 
-def _compile(func, options):
+def _compile(func, options, signature=None):
+    compile_with = numba.njit if signature is None else (lambda **opts: numba.cfunc(signature, **opts))
     try:
-        return numba.njit(**options)(func)
+        return compile_with(**options)(func)
     except RuntimeError as exc:
         # Numba raises at decoration when no cache location is writable (a read-only
         # install and a read-only home); compile without a cache rather than fail.
@@ -59,7 +66,7 @@ def _compile(func, options):
             RuntimeWarning,
             stacklevel=3,
         )
-        return numba.njit(**{**options, "cache": False})(func)
+        return compile_with(**{**options, "cache": False})(func)
 
 
 def kernel(func):
@@ -70,6 +77,27 @@ def kernel(func):
 def inlined_kernel(func):
     """``kernel``, inlined into compiled callers (see ``INLINED_KERNEL_OPTIONS``)."""
     return _compile(func, INLINED_KERNEL_OPTIONS)
+
+
+def c_kernel(signature):
+    """Decorator: compile ``func`` with the kernel options as a C function of
+    ``signature`` (``numba.cfunc``, compiled at once or loaded from the cache), which
+    compiled code calls by its address."""
+    return lambda func: _compile(func, KERNEL_OPTIONS, signature)
+
+
+def code_dispatch(stub):
+    """Decorator of ``select(*arg_types) -> implementation``: compiled calls of ``stub``
+    (a Python function that only documents the interface) run the implementation that
+    ``select`` picks from the argument types. A compile-time constant integer argument
+    reaches ``select`` as a ``numba.types.IntegerLiteral``, so the choice is made while
+    compiling and only the chosen implementation is compiled."""
+
+    def register(select):
+        overload(stub, jit_options=DISPATCH_OPTIONS, prefer_literal=True)(select)
+        return select
+
+    return register
 
 
 def parallel_kernel(func):

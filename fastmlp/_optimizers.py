@@ -1,13 +1,28 @@
 """Optimizer state and learning-rate schedules (scikit-learn's, on flat vectors).
 
 The per-step arithmetic lives in the engines (``sgd_step``/``adam_step``); these
-classes hold what persists between steps and epochs, and the per-epoch rules:
-invscaling's learning rate and the adaptive schedule's division by 5.
+classes hold what persists between steps and epochs, the per-epoch rules (invscaling's
+learning rate, the adaptive schedule's division by 5), and hand a compiled epoch its
+arguments (``kernel_args``). Adam's bias-corrected step size is ``bias_corrected_rate``,
+which the compiled engine compiles as it is.
 """
+
+import math
 
 import numpy as np
 
 from .engines._names import ADAM, SGD
+
+
+def bias_corrected_rate(learning_rate_init, beta_1, beta_2, t):
+    """Adam's step size at step ``t``, scikit-learn's
+    ``learning_rate_init * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` for float arguments.
+
+    A NumPy float64, as in scikit-learn, so that NumPy's promotion computes the update in
+    float64 for float32 parameters too. Compiles unchanged in Numba (``float(t)``: a float
+    power, as Python's, not Numba's integer power by repeated squaring).
+    """
+    return np.float64(learning_rate_init * math.sqrt(1.0 - beta_2 ** float(t)) / (1.0 - beta_1 ** float(t)))
 
 
 class SGDState:
@@ -31,6 +46,13 @@ class SGDState:
         self.nesterov = nesterov
         self.power_t = power_t
         self.velocity = np.zeros_like(theta, dtype=dtype)
+
+    def kernel_args(self):
+        """(hyperparameters, state vectors, step count) as the compiled engine's optimizer
+        step takes them: float64 (lr, momentum, nesterov, 0), (velocity, velocity), 0."""
+        hyperparameters = np.array([self.learning_rate, self.momentum, float(bool(self.nesterov)), 0.0],
+                                   dtype=np.float64)
+        return hyperparameters, (self.velocity, self.velocity), 0
 
     def iteration_ends(self, time_step):
         """Update invscaling's rate; ``time_step`` is samples seen so far (``t_``)."""
@@ -69,6 +91,12 @@ class AdamState:
         self.m = np.zeros_like(theta, dtype=dtype)
         self.v = np.zeros_like(theta, dtype=dtype)
 
+    def kernel_args(self):
+        """(hyperparameters, state vectors, step count) as the compiled engine's optimizer
+        step takes them: float64 (learning_rate_init, beta_1, beta_2, epsilon), (m, v), t."""
+        hyperparameters = np.array([self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon], dtype=np.float64)
+        return hyperparameters, (self.m, self.v), int(self.t)
+
     def iteration_ends(self, time_step):
         pass
 
@@ -78,9 +106,5 @@ class AdamState:
         return True
 
     def bias_corrected_rate(self):
-        """The step's rate, computed as scikit-learn does (float64)."""
-        return (
-            self.learning_rate_init
-            * np.sqrt(1 - self.beta_2**self.t)
-            / (1 - self.beta_1**self.t)
-        )
+        """The current step's rate (``bias_corrected_rate``)."""
+        return bias_corrected_rate(float(self.learning_rate_init), float(self.beta_1), float(self.beta_2), self.t)

@@ -1,7 +1,8 @@
 """One module owns Numba's compilation options (stumpy's ``check_fastmath``, numba-stats'
 ``_util``): no module under fastmlp/ but ``fastmlp/_numba_options.py`` imports Numba's
 compiling decorators or calls them with options of its own, and every compiled kernel
-carries ``KERNEL_OPTIONS``.
+carries ``KERNEL_OPTIONS``. Where no cache location is writable, kernels compile
+without a cache and say so.
 """
 
 import ast
@@ -14,7 +15,7 @@ from numba.core.caching import NullCache
 from numba.core.dispatcher import Dispatcher
 
 import fastmlp
-from fastmlp._numba_options import KERNEL_OPTIONS
+from fastmlp._numba_options import KERNEL_OPTIONS, kernel
 
 PACKAGE_DIR = Path(fastmlp.__file__).parent
 OPTIONS_MODULE = PACKAGE_DIR / "_numba_options.py"
@@ -149,18 +150,50 @@ def kernel_decorated_functions(path):
 KERNELS = compiled_kernels()
 
 
+ENGINE_MODULES = [info.name for info in pkgutil.iter_modules(
+    importlib.import_module("fastmlp.engines.numba_engine").__path__, prefix="fastmlp.engines.numba_engine.")]
+
+
 def test_engine_kernels_are_found():
     names = set(KERNELS)
-    assert {"fastmlp.engines.numba_engine._train_epoch", "fastmlp.engines.numba_engine._forward_backward"} <= names
+    assert {"fastmlp.engines.numba_engine._epoch.train_epoch", "fastmlp.engines.numba_engine._epoch._forward_backward",
+            "fastmlp.engines.numba_engine._optimizer_steps.adam_step"} <= names
     assert {"fastmlp.engines.numba_engine._vector_math.exp", "fastmlp.engines.numba_engine._vector_math.tanh"} <= names
 
 
-@pytest.mark.parametrize("module", ["fastmlp.engines.numba_engine", "fastmlp.engines.numba_engine._vector_math"])
+@pytest.mark.parametrize("module", [m for m in ENGINE_MODULES if kernel_decorated_functions(
+    Path(importlib.import_module(m).__file__))])
 def test_every_kernel_decorated_function_is_a_dispatcher(module):
     path = Path(importlib.import_module(module).__file__)
     decorated = kernel_decorated_functions(path)
-    assert decorated
     assert {f"{module}.{name}" for name in decorated} <= set(KERNELS)
+
+
+def test_kernel_decorated_functions_are_found_in_the_engine():
+    """The parametrization above is not empty: the engine's modules hold kernels."""
+    with_kernels = [m for m in ENGINE_MODULES if kernel_decorated_functions(Path(importlib.import_module(m).__file__))]
+    assert {"fastmlp.engines.numba_engine._epoch", "fastmlp.engines.numba_engine._sums"} <= set(with_kernels)
+
+
+def c_kernel_samples():
+    """One C kernel from each factory of ``_c_kernels`` (compiled, or loaded from the cache)."""
+    from fastmlp.engines._names import ACTIVATION_CODES, LOSS_CODES, SGD
+    from fastmlp.engines.numba_engine import _c_kernels
+
+    return {
+        "activation": _c_kernels.activation(ACTIVATION_CODES["relu"], "float64", True),
+        "derivative": _c_kernels.derivative(ACTIVATION_CODES["relu"], "float64", "float64"),
+        "loss": _c_kernels.loss(LOSS_CODES["squared_error"], "float64", "float64"),
+        "optimizer_step": _c_kernels.optimizer_step(SGD, "float64", "float64"),
+    }
+
+
+@pytest.mark.parametrize("factory", ["activation", "derivative", "loss", "optimizer_step"])
+def test_c_kernel_compiles_with_kernel_options(factory):
+    c_function = c_kernel_samples()[factory]
+    assert not isinstance(c_function._cache, NullCache), f"{factory} compiles without a cache"
+    expected = {k: v for k, v in KERNEL_OPTIONS.items() if k != "cache"}
+    assert {k: c_function._compiler.targetoptions.get(k) for k in expected} == expected
 
 
 @pytest.mark.parametrize("name", sorted(KERNELS))
@@ -173,3 +206,13 @@ def test_kernel_compiles_with_kernel_options(name):
     got = {k: dispatcher.targetoptions.get(k) for k in expected}
     assert got == expected
     assert not dispatcher.targetoptions.get("parallel", False)
+
+
+def test_no_writable_cache_location_falls_back_to_compiling(recwarn):
+    # A function with no source file has no cache location, like a read-only install
+    # with a read-only home: the kernel decorator warns and compiles without a cache.
+    namespace = {}
+    exec("def double(x):\n    return 2 * x\n", namespace)
+    with pytest.warns(RuntimeWarning, match="no writable Numba cache location"):
+        compiled = kernel(namespace["double"])
+    assert compiled(21) == 42
