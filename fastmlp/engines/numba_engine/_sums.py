@@ -44,7 +44,7 @@ def sum_of_squares(w):
     return total
 
 
-@inlined_kernel
+@kernel
 def _pairwise_block(x, start, n):
     """NumPy's sum of x[start:start + n] for 1 <= n <= 128: eight running sums."""
     if n < 8:
@@ -87,33 +87,29 @@ def pairwise_sum(x, start, n):
     """
     if n <= 128:
         return _pairwise_block(x, start, n)
-    # Segments still to sum (start, length, children done) and partial results, post-order.
-    seg_start = np.empty(_MAX_DEPTH, dtype=np.int64)
-    seg_len = np.empty(_MAX_DEPTH, dtype=np.int64)
-    seg_done = np.empty(_MAX_DEPTH, dtype=np.int64)
+    # Segments still to sum, as rows (start, length, children done), and the partial
+    # results, in post-order.
+    segments = np.empty((_MAX_DEPTH, 3), dtype=np.int64)
     partial = np.empty(_MAX_DEPTH, dtype=x.dtype)
     depth, n_partial = 1, 0
-    seg_start[0], seg_len[0], seg_done[0] = start, n, 0
+    segments[0, 0], segments[0, 1], segments[0, 2] = start, n, 0
     while depth > 0:
         top = depth - 1
-        lo, m = seg_start[top], seg_len[top]
+        lo, m, done = segments[top, 0], segments[top, 1], segments[top, 2]
         if m <= 128:
             partial[n_partial] = _pairwise_block(x, lo, m)
             n_partial += 1
             depth -= 1
-            continue
-        half = m // 2
-        half -= half % 8
-        if seg_done[top] == 0:
-            seg_done[top] = 1
-            seg_start[depth], seg_len[depth], seg_done[depth] = lo, half, 0
-            depth += 1
-        elif seg_done[top] == 1:
-            seg_done[top] = 2
-            seg_start[depth], seg_len[depth], seg_done[depth] = lo + half, m - half, 0
-            depth += 1
-        else:
+        elif done == 2:
             partial[n_partial - 2] = partial[n_partial - 2] + partial[n_partial - 1]
             n_partial -= 1
             depth -= 1
+        else:
+            half = m // 2
+            half -= half % 8
+            segments[top, 2] = done + 1
+            segments[depth, 0] = lo if done == 0 else lo + half
+            segments[depth, 1] = half if done == 0 else m - half
+            segments[depth, 2] = 0
+            depth += 1
     return partial[0]
