@@ -237,7 +237,8 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
 
 @functools.lru_cache(maxsize=None)
 def _epoch_kernels(hidden, output, loss, solver, x_dtype, y_dtype):
-    """int64 (5,): the addresses of the C kernels an epoch calls (``_epoch.train_epoch``)."""
+    """int64 (5,): the addresses of the C kernels an epoch calls (``_epoch.train_epoch``).
+    The kernels themselves live on in ``_c_kernels``' memo, which never frees them."""
     kernels = [
         _activation_kernel(hidden, x_dtype),
         _activation_kernel(output, x_dtype),

@@ -23,6 +23,7 @@ integers as ``intp``, floats as ``double``, no return value):
 """
 
 import functools
+import threading
 
 import numpy as np
 from numba import carray, types
@@ -36,6 +37,30 @@ from ._optimizer_steps import adam_step, bias_corrected_rate, sgd_step
 _PTR, _INT, _FLOAT = types.voidptr, types.intp, types.float64
 
 
+_LOCK = threading.Lock()
+
+
+def _compiled_once(factory):
+    """``factory`` memoized under a lock: one C function per key for the life of the
+    process. The epoch holds bare addresses, so the function behind an address must
+    never be freed, nor compiled twice by threads racing (``functools.lru_cache`` would
+    let the second overwrite the first while an address of the first is in use)."""
+    made = {}
+
+    @functools.wraps(factory)
+    def get(*key):
+        try:
+            return made[key]
+        except KeyError:
+            pass
+        with _LOCK:
+            if key not in made:
+                made[key] = factory(*key)
+            return made[key]
+
+    return get
+
+
 def _scalar(dtype):
     """The NumPy scalar type of ``dtype`` (a closure constant that pickles by name, so
     that Numba's cache recognises the kernel in every process). Factories take dtypes
@@ -44,7 +69,7 @@ def _scalar(dtype):
     return np.dtype(dtype).type
 
 
-@functools.lru_cache(maxsize=None)
+@_compiled_once
 def activation(code, dtype, numpy_loops):
     """C kernel for Z = f(Z + b); numpy_loops: call NumPy's tanh/exp loops (else the
     ``_vector_math`` fallback is compiled in)."""
@@ -61,7 +86,7 @@ def activation(code, dtype, numpy_loops):
     return c_kernel(types.void(_PTR, _PTR, _INT, _INT, _PTR))(activation_kernel)
 
 
-@functools.lru_cache(maxsize=None)
+@_compiled_once
 def derivative(code, a_dtype, delta_dtype):
     """C kernel for delta *= f'(A), A of a_dtype, delta of delta_dtype."""
     a_dt, d_dt = _scalar(a_dtype), _scalar(delta_dtype)
@@ -72,7 +97,7 @@ def derivative(code, a_dtype, delta_dtype):
     return c_kernel(types.void(_PTR, _PTR, _INT))(derivative_kernel)
 
 
-@functools.lru_cache(maxsize=None)
+@_compiled_once
 def loss(loss_code, out_dtype, delta_dtype):
     """C kernel for the batch's loss and output delta; Y and delta of delta_dtype."""
     o_dt, d_dt = _scalar(out_dtype), _scalar(delta_dtype)
@@ -91,7 +116,7 @@ def loss(loss_code, out_dtype, delta_dtype):
     return c_kernel(signature)(loss_kernel)
 
 
-@functools.lru_cache(maxsize=None)
+@_compiled_once
 def optimizer_step(solver, params_dtype, state_dtype):
     """C kernel for one SGD or Adam update; grads and state of state_dtype."""
     p_dt, s_dt = _scalar(params_dtype), _scalar(state_dtype)
