@@ -216,3 +216,18 @@ def test_no_writable_cache_location_falls_back_to_compiling(recwarn):
     with pytest.warns(RuntimeWarning, match="no writable Numba cache location"):
         compiled = kernel(namespace["double"])
     assert compiled(21) == 42
+
+
+def test_c_kernel_factories_make_one_kernel_per_key_across_threads():
+    """The epoch holds bare addresses of C kernels: threads racing to make one must all get
+    the same function, which stays alive (a second one would replace and free the first)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastmlp.engines._names import ACTIVATION_CODES
+    from fastmlp.engines.numba_engine import _c_kernels
+
+    key = (ACTIVATION_CODES["softplus"], "float32", False)  # the fallback variant, rarely made elsewhere
+    with ThreadPoolExecutor(4) as pool:
+        made = list(pool.map(lambda _: _c_kernels.activation(*key), range(8)))
+    assert all(kernel is made[0] for kernel in made)
+    assert _c_kernels.activation(*key) is made[0]
