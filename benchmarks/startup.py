@@ -40,9 +40,21 @@ else:
     X, y = load_diabetes(return_X_y=True)
     model = MLPRegressor(max_iter=2, solver=spec["solver"], random_state=0)
 recorder = None
+c_kernels = []
 if spec["library"] != "sklearn":
     recorder = event.RecordingListener()
     event.register("numba:compile", recorder)
+    from fastmlp.engines.numba_engine import _c_kernels
+
+    def timed_c_kernel(signature, _make=_c_kernels.c_kernel):
+        def compile_timed(func):
+            start = time.perf_counter()
+            made = _make(signature)(func)
+            c_kernels.append((func.__qualname__, time.perf_counter() - start))
+            return made
+        return compile_timed
+
+    _c_kernels.c_kernel = timed_c_kernel
 warnings.simplefilter("ignore")
 t1 = time.perf_counter()
 model.fit(X, y).predict(X)
@@ -61,7 +73,7 @@ if recorder is not None:
             if stack:
                 stack[-1][2] += total
             kernels.append((name[0], name[1], total - children))
-print(json.dumps({"import_s": import_s, "fit_s": fit_s, "kernels": kernels}))
+print(json.dumps({"import_s": import_s, "fit_s": fit_s, "kernels": kernels, "c_kernels": c_kernels}))
 """
 
 
@@ -121,6 +133,18 @@ def report(runs, estimator, solver):
     for seconds, count, name in rows:
         if seconds >= 0.01:
             lines.append(f"| `{_short(name)}` | {seconds:.2f} | {count} |")
+    c_totals = defaultdict(list)
+    for run in runs["cold"]:
+        per_run = defaultdict(float)
+        for name, seconds in run["c_kernels"]:
+            per_run[name] += seconds
+        for name, seconds in per_run.items():
+            c_totals[name].append(seconds)
+    if c_totals:
+        lines += ["", "The C kernels (`_c_kernels`), made or loaded when first used (seconds, the functions "
+                  "compiled into them included, median):", "", "| C kernel | seconds |", "|---|---|"]
+        for name, values in sorted(c_totals.items(), key=lambda item: -statistics.median(item[1])):
+            lines.append(f"| `{_short(name)}` | {statistics.median(values):.2f} |")
     return "\n".join(lines)
 
 
