@@ -105,10 +105,12 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         sw_b = None if sw is None else sw[idx]
-        total += loss_and_grad(theta, layer_units, X[idx], Y[idx], sw_b, activation, out_activation, loss, alpha, grad) * len(idx)
+        value = loss_and_grad(theta, layer_units, X[idx], Y[idx], sw_b, activation, out_activation, loss, alpha, grad)
+        total += value * len(idx)
         if optimizer.solver == SGD:
             sgd_step(theta, grad, optimizer.velocity, optimizer.learning_rate, optimizer.momentum, optimizer.nesterov)
         else:
             optimizer.t += 1
-            adam_step(theta, grad, optimizer.m, optimizer.v, optimizer.bias_corrected_rate(), optimizer.beta_1, optimizer.beta_2, optimizer.epsilon)
+            adam_step(theta, grad, optimizer.m, optimizer.v, optimizer.bias_corrected_rate(), optimizer.beta_1,
+                      optimizer.beta_2, optimizer.epsilon)
     return total

@@ -91,7 +91,8 @@ def _read_environment():
     if value in _OFF_VALUES:
         return f"switched off by {ENV_VAR}={raw!r}", None
     if value not in _ON_VALUES:
-        return None, f"{ENV_VAR}={raw!r} is not one of 0/off/false/no (off) or 1/on/true/yes (on); NumPy's loops stay on"
+        return None, (f"{ENV_VAR}={raw!r} is not one of 0/off/false/no (off) or 1/on/true/yes (on); "
+                      "NumPy's loops stay on")
     return None, None
 
 
