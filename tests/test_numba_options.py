@@ -231,3 +231,18 @@ def test_c_kernel_factories_make_one_kernel_per_key_across_threads():
         made = list(pool.map(lambda _: _c_kernels.activation(*key), range(8)))
     assert all(kernel is made[0] for kernel in made)
     assert _c_kernels.activation(*key) is made[0]
+
+
+@pytest.mark.parametrize("module", ENGINE_MODULES + ["fastmlp.engines.numba_engine"])
+def test_compiled_engine_imports_nothing_from_the_reference_engine(module):
+    """The two engines are compared with each other: the compiled one must not be built
+    from the reference's functions."""
+    tree = ast.parse(Path(importlib.import_module(module).__file__).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+            imported.update(f"{node.module}.{alias.name}" if node.module else alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    assert not {name for name in imported if "numpy_engine" in name}
