@@ -44,9 +44,12 @@ c_kernels = []
 if spec["library"] != "sklearn":
     recorder = event.RecordingListener()
     event.register("numba:compile", recorder)
-    from fastmlp.engines.numba_engine import _c_kernels
+    try:
+        from fastmlp.engines.numba_engine import _c_kernels
+    except ImportError:  # a fastmlp from before the C kernels, measured for comparison
+        _c_kernels = None
 
-    def timed_c_kernel(signature, _make=_c_kernels.c_kernel):
+    def timed_c_kernel(signature, _make=getattr(_c_kernels, "c_kernel", None)):
         def compile_timed(func):
             start = time.perf_counter()
             made = _make(signature)(func)
@@ -54,7 +57,8 @@ if spec["library"] != "sklearn":
             return made
         return compile_timed
 
-    _c_kernels.c_kernel = timed_c_kernel
+    if _c_kernels is not None:
+        _c_kernels.c_kernel = timed_c_kernel
 warnings.simplefilter("ignore")
 t1 = time.perf_counter()
 model.fit(X, y).predict(X)

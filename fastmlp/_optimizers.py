@@ -14,6 +14,14 @@ import numpy as np
 from .engines._names import ADAM, SGD
 
 
+def _usable(vector, dtype):
+    """``vector`` as the engines write it: C-contiguous, writable, of ``dtype`` (a copy
+    only where it is not, e.g. state loaded with ``joblib.load(..., mmap_mode="r")``)."""
+    if vector.dtype != dtype or not vector.flags.c_contiguous or not vector.flags.writeable:
+        return np.array(vector, dtype=dtype, order="C")
+    return vector
+
+
 def bias_corrected_rate(learning_rate_init, beta_1, beta_2, t):
     """Adam's step size at step ``t``, scikit-learn's
     ``learning_rate_init * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` for float arguments.
@@ -46,6 +54,11 @@ class SGDState:
         self.nesterov = nesterov
         self.power_t = power_t
         self.velocity = np.zeros_like(theta, dtype=dtype)
+
+    def make_usable(self, dtype):
+        """Give the state vectors ``dtype``, C order and write access, copying only where
+        needed (state loaded read-only or memory-mapped, or set by a user)."""
+        self.velocity = _usable(self.velocity, dtype)
 
     def kernel_args(self):
         """(hyperparameters, state vectors, step count) as the compiled engine's optimizer
@@ -90,6 +103,12 @@ class AdamState:
         self.t = 0
         self.m = np.zeros_like(theta, dtype=dtype)
         self.v = np.zeros_like(theta, dtype=dtype)
+
+    def make_usable(self, dtype):
+        """Give the moment vectors ``dtype``, C order and write access, copying only where
+        needed (state loaded read-only or memory-mapped, or set by a user)."""
+        self.m = _usable(self.m, dtype)
+        self.v = _usable(self.v, dtype)
 
     def kernel_args(self):
         """(hyperparameters, state vectors, step count) as the compiled engine's optimizer

@@ -92,6 +92,7 @@ def fit_stochastic(est, engine, X, y, sample_weight, layer_units, incremental):
     if not incremental or not hasattr(est, "_optimizer"):
         est._optimizer = make_optimizer(est, theta, gradient_dtype)
     optimizer = est._optimizer
+    optimizer.make_usable(gradient_dtype)
 
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")

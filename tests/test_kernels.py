@@ -493,6 +493,53 @@ def test_numba_engine_names_a_non_contiguous_buffer(kernel, argument, rng):
         getattr(NUMBA, kernel)(**args)
 
 
+def read_only(a):
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
+#: (kernel, argument, how it is spoiled, what the engine says): the C kernels read and
+#: write through bare pointers, so every argument they touch is checked first.
+SPOILED_ARGUMENTS = [
+    ("dense_forward", "out", read_only, "out is written in place and must be writable"),
+    ("dense_forward", "b", lambda b: b[:-1], r"b must have shape \(4,\)"),
+    ("activation_derivative", "delta", read_only, "delta is written in place and must be writable"),
+    ("activation_derivative", "delta", lambda d: d[:-1], r"delta must have shape \(5, 4\)"),
+    ("activation_derivative", "A", lambda a: a.astype(np.int64), "A must have dtype float32 or float64"),
+    ("backprop_delta", "out", read_only, "out is written in place and must be writable"),
+    ("output_delta", "delta", read_only, "delta is written in place and must be writable"),
+    ("output_delta", "Y", lambda y: y[:-1], r"Y must have shape \(5, 4\)"),
+    ("output_delta", "Y", lambda y: y.astype(np.float32), "Y must have dtype float64"),
+    ("output_delta", "sw", lambda _: np.ones(3), r"sw must have shape \(5,\)"),
+    ("train_epoch", "theta", read_only, "theta is written in place and must be writable"),
+    ("train_epoch", "theta", lambda t: t[:-1], "theta must have shape"),
+    ("train_epoch", "X", lambda x: np.ascontiguousarray(x[:, :-1]), r"X must have shape \(n, 3\)"),
+    ("train_epoch", "Y", lambda y: y[:, :-1], r"Y must have shape \(5, 4\)"),
+    ("train_epoch", "order", lambda o: o + 10, "order must index X's 5 rows"),
+    ("train_epoch", "sw", lambda _: np.ones(4), r"sw must have shape \(5,\)"),
+]
+
+
+@pytest.mark.parametrize("kernel, argument, spoil, message", SPOILED_ARGUMENTS,
+                         ids=[f"{k}-{a}-{i}" for i, (k, a, _, _) in enumerate(SPOILED_ARGUMENTS)])
+def test_numba_engine_checks_what_its_c_kernels_read_and_write(kernel, argument, spoil, message, rng):
+    args = kernel_arguments(kernel, rng)
+    args[argument] = spoil(args[argument] if args.get(argument) is not None else None)
+    before = {k: v.copy() for k, v in args.items() if isinstance(v, np.ndarray)}
+    with pytest.raises(ValueError, match=message):
+        getattr(NUMBA, kernel)(**args)
+    for k, v in before.items():  # refused before touching anything
+        np.testing.assert_array_equal(args[k], v)
+
+
+def test_train_epoch_refuses_read_only_optimizer_state(rng):
+    args = kernel_arguments("train_epoch", rng)
+    args["optimizer"].velocity = read_only(args["optimizer"].velocity)
+    with pytest.raises(ValueError, match="the optimizer's first state vector is written in place and must be writable"):
+        NUMBA.train_epoch(**args)
+
+
 @pytest.mark.parametrize(
     "name",
     ["dense_forward", "activation_derivative", "backprop_delta", "output_delta", "layer_grads", "sgd_step",

@@ -78,3 +78,25 @@ def test_saved_model_predicts_identically_here_and_in_a_fresh_process(kind, acti
     child = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT, str(path), how], capture_output=True, text=True,
                            timeout=300, check=True)
     assert child.stdout.strip() == _digest(model, X)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_partial_fit_of_a_memory_mapped_model_continues_training(solver, dtype, tmp_path):
+    """``joblib.load(path, mmap_mode="r")`` gives the optimizer's state as read-only memory
+    maps; partial_fit must train on (copying them), exactly as the in-memory model does,
+    rather than fail in the compiler or write into read-only memory."""
+    X, y = load_digits(return_X_y=True)
+    X = (X[:300] / 16).astype(dtype)
+    y = y[:300]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fastmlp.MLPClassifier((12,), solver=solver, max_iter=2, random_state=0).fit(X, y)
+    joblib.dump(model, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib", mmap_mode="r")
+    state = loaded._optimizer.m if solver == "adam" else loaded._optimizer.velocity
+    assert isinstance(state, np.memmap) and not state.flags.writeable  # the case under test
+    loaded.partial_fit(X, y)
+    model.partial_fit(X, y)
+    for got, want in zip(loaded.coefs_ + loaded.intercepts_, model.coefs_ + model.intercepts_):
+        np.testing.assert_array_equal(got, want)

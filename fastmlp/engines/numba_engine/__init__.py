@@ -68,17 +68,40 @@ def _activation_kernel(code, dtype):
     return _c_kernels.activation(code, dtype, _uses_numpy_loops(dtype))
 
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check(name, a, dtypes=_FLOATS, shape=None, written=False):
+    """What a C kernel reads through a bare pointer must be what it was compiled for: a
+    C-contiguous ndarray of one of ``dtypes`` and of ``shape``, writable where written. A
+    ValueError here, never a wrong read or a write into read-only memory."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"numba engine: {name} must be a NumPy array, got {type(a).__name__}")
+    if a.dtype not in dtypes:
+        raise ValueError(f"numba engine: {name} must have dtype {' or '.join(map(str, dtypes))}, got {a.dtype}")
+    if shape is not None and a.shape != tuple(shape):
+        raise ValueError(f"numba engine: {name} must have shape {tuple(shape)}, got {a.shape}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"numba engine: {name} must be C-contiguous (np.ascontiguousarray)")
+    if written and not a.flags.writeable:
+        raise ValueError(f"numba engine: {name} is written in place and must be writable (it is read-only)")
+
+
 def _activate(Z, b, code):
-    """Z = f(Z + b) in place through the C kernel; Z (n, o) C-contiguous, b (o,) of Z's dtype."""
+    """Z = f(Z + b) in place through the C kernel; Z (n, o) float32/float64, b (o,)."""
+    _check("Z", Z, written=True)
+    if Z.ndim != 2:
+        raise ValueError(f"numba engine: Z must be 2-D, got shape {Z.shape}")
     b = np.ascontiguousarray(b, dtype=Z.dtype)
+    _check("b", b, shape=(Z.shape[1],))
     loops = _numpy_loops.loops(Z.dtype)
     _activation_kernel(code, Z.dtype).ctypes(Z.ctypes.data, b.ctypes.data, Z.shape[0], Z.shape[1], loops.ctypes.data)
 
 
 def _derive(A, delta, code):
-    """delta *= f'(A) in place through the C kernel; both C-contiguous, of one shape."""
-    if A.shape != delta.shape:
-        raise ValueError(f"numba engine: A {A.shape} and delta {delta.shape} must have one shape")
+    """delta *= f'(A) in place through the C kernel; A and delta of one shape."""
+    _check("A", A)
+    _check("delta", delta, shape=A.shape, written=True)
     _c_kernels.derivative(code, A.dtype, delta.dtype).ctypes(A.ctypes.data, delta.ctypes.data, delta.size)
 
 
@@ -95,6 +118,8 @@ def _clip_eps(dtype):
 def dense_forward(A, W, b, activation, out):
     """out = activation(A @ W + b). A (n, i), W (i, o), b (o,), out (n, o). Returns out."""
     _require_c_contiguous(out=out)
+    _check("out", out, written=True)
+    _check("b", np.ascontiguousarray(b, dtype=out.dtype), shape=out.shape[1:])
     np.matmul(A, W, out=out)
     _activate(out, b, ACTIVATION_CODES[activation])
     return out
@@ -110,6 +135,8 @@ def activation_derivative(A, delta, activation):
 def backprop_delta(delta, W, A_prev, activation, out):
     """out = (delta @ W.T) * f'(A_prev). delta (n, o), W (i, o), A_prev and out (n, i)."""
     _require_c_contiguous(A_prev=A_prev, out=out)
+    _check("A_prev", A_prev)
+    _check("out", out, shape=A_prev.shape, written=True)
     np.matmul(delta, W.T, out=out)
     _derive(A_prev, out, ACTIVATION_CODES[activation])
     return out
@@ -123,9 +150,14 @@ def output_delta(out, Y, sw, loss, delta):
     _require_c_contiguous(out=out, Y=Y, delta=delta)
     if sw is not None and np.sum(sw) == 0:
         raise ZeroDivisionError(_ZERO_WEIGHTS)
-    if Y.dtype != delta.dtype:
-        raise ValueError(f"numba engine: Y ({Y.dtype}) and delta ({delta.dtype}) must have one dtype")
+    _check("out", out)
+    if out.ndim != 2:
+        raise ValueError(f"numba engine: out must be 2-D, got shape {out.shape}")
+    _check("delta", delta, shape=out.shape, written=True)
+    _check("Y", Y, dtypes=(delta.dtype,), shape=out.shape)
     sw = _weights(sw)
+    if sw.shape[0]:
+        _check("sw", sw, shape=(out.shape[0],))
     result = np.empty(1)
     kernel = _c_kernels.loss(LOSS_CODES[loss], out.dtype, delta.dtype)
     kernel.ctypes(out.ctypes.data, Y.ctypes.data, sw.ctypes.data, out.shape[0], out.shape[1], int(sw.shape[0] > 0),
@@ -219,15 +251,27 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
     Updates theta and the optimizer state in place. Returns the sum over batches of
     batch loss times batch length (scikit-learn's ``accumulated_loss``).
     """
-    _require_c_contiguous(theta=theta, X=X, Y=Y)
     offsets, units = network_arrays(layer_units)
     hyperparameters, (state1, state2), t = optimizer.kernel_args()
+    _check("theta", theta, shape=(int(offsets[-1]),), written=True)
+    _check("X", X, dtypes=(theta.dtype,))
+    if X.ndim != 2 or X.shape[1] != units[0]:
+        raise ValueError(f"numba engine: X must have shape (n, {int(units[0])}), got {X.shape}")
+    _check("Y", Y, dtypes=(theta.dtype, np.dtype(np.float64)), shape=(X.shape[0], int(units[-1])))
+    for name, state in (("the optimizer's first state vector", state1), ("the optimizer's second state vector",
+                                                                          state2)):
+        _check(name, state, dtypes=(Y.dtype,), shape=theta.shape, written=True)
+    order = np.asarray(order, dtype=np.int64)
+    if order.size and (order.min() < 0 or order.max() >= X.shape[0]):
+        raise ValueError(f"numba engine: order must index X's {X.shape[0]} rows")
     settings = EpochSettings(int(batch_size), float(alpha), _clip_eps(X.dtype), _numpy_loops.loops(X.dtype))
     kernels = _epoch_kernels(ACTIVATION_CODES[activation], ACTIVATION_CODES[out_activation], LOSS_CODES[loss],
                              optimizer.solver, X.dtype, Y.dtype)
-    total, t, zero_weight_batch = _train_epoch(theta, offsets, units, X, Y, _weights(sw),
-                                               np.asarray(order, dtype=np.int64), settings, hyperparameters, state1,
-                                               state2, t, kernels)
+    sw = _weights(sw)
+    if sw.shape[0]:
+        _check("sw", sw, shape=(X.shape[0],))
+    total, t, zero_weight_batch = _train_epoch(theta, offsets, units, X, Y, sw, order, settings, hyperparameters,
+                                               state1, state2, t, kernels)
     if optimizer.solver != SGD:
         optimizer.t = t
     if zero_weight_batch >= 0:
