@@ -369,10 +369,42 @@ def test_a_fit_in_a_process_with_the_loops_switched_off():
     off = json.loads(child.stdout)
     for name in ("float32", "float64"):
         assert set(off[name]["status"]) == {"tanh", "exp"}
-        assert all(f"switched off by {_numpy_loops.ENV_VAR}" in text for text in off[name]["status"].values()), off[name]["status"]
+        status = off[name]["status"]
+        assert all(f"switched off by {_numpy_loops.ENV_VAR}" in text for text in status.values()), status
         assert _numpy_loops.status(name) == {"tanh": "numpy", "exp": "numpy"}  # this process: on
         model, X = _fit(np.dtype(name))
         assert model.coefs_[0].dtype == name
         for got, want in zip(off[name]["coefs"] + off[name]["intercepts"], model.coefs_ + model.intercepts_):
             np.testing.assert_allclose(np.array(got, dtype=name), want, **training_tol(name))
         np.testing.assert_array_equal(off[name]["predict"], model.predict(X))
+
+
+_SWITCH_IN_ONE_PROCESS = r"""
+import os, sys, warnings
+import numpy as np
+import fastmlp
+from fastmlp.engines.numba_engine import _numpy_loops
+rng = np.random.default_rng(0)
+X, y = rng.normal(size=(60, 5)).astype(np.float32), np.arange(60) % 3
+for setting in sys.argv[1:]:
+    os.environ[_numpy_loops.ENV_VAR] = setting
+    _numpy_loops._discover.cache_clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fastmlp.MLPClassifier((6,), activation="tanh", solver="sgd", max_iter=2, random_state=0).fit(X, y).predict(X)
+    print(setting, _numpy_loops.status(np.float32)["tanh"], flush=True)
+"""
+
+
+@pytest.mark.parametrize("settings", [("1", "0"), ("0", "1")], ids=["on-then-off", "off-then-on"])
+def test_switching_the_loops_within_a_process_trains_on(settings):
+    """The compiled epoch's kernels are chosen with the loop addresses it is given: a
+    kernel that calls NumPy's loops must never receive the zeros of a switched-off process
+    (that was a call to address 0, a segfault). Run in a child process so a crash is a
+    failure, not the end of the test run."""
+    child = subprocess.run([sys.executable, "-c", _SWITCH_IN_ONE_PROCESS, *settings], capture_output=True, text=True,
+                           timeout=600)
+    assert child.returncode == 0, child.stderr[-2000:]
+    lines = child.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines] == list(settings)
+    assert [("numpy" in line) for line in lines] == [s == "1" for s in settings]

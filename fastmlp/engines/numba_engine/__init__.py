@@ -57,15 +57,12 @@ def _weights(sw):
     return _EMPTY_WEIGHTS if sw is None else np.ascontiguousarray(sw, dtype=np.float64)
 
 
-def _uses_numpy_loops(dtype):
-    """Whether the kernels call NumPy's tanh and exp loops for ``dtype``: where both were
-    found and checked (``_numpy_loops``); else they compile the ``_vector_math`` fallback."""
-    loops = _numpy_loops.loops(dtype)
+def _calls_numpy_loops(loops):
+    """Whether kernels given ``loops`` (``_numpy_loops.loops(dtype)``) are the variants that
+    call NumPy's tanh and exp loops: where both were found and checked; else the variants
+    with the ``_vector_math`` fallback compiled in. Decide from the very array the kernel
+    gets: a NumPy-loops kernel given zeros would call address 0."""
     return bool(loops[_numpy_loops.TANH_LOOP] and loops[_numpy_loops.EXP_LOOP])
-
-
-def _activation_kernel(code, dtype):
-    return _c_kernels.activation(code, dtype, _uses_numpy_loops(dtype))
 
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -95,7 +92,8 @@ def _activate(Z, b, code):
     b = np.ascontiguousarray(b, dtype=Z.dtype)
     _check("b", b, shape=(Z.shape[1],))
     loops = _numpy_loops.loops(Z.dtype)
-    _activation_kernel(code, Z.dtype).ctypes(Z.ctypes.data, b.ctypes.data, Z.shape[0], Z.shape[1], loops.ctypes.data)
+    kernel = _c_kernels.activation(code, Z.dtype, _calls_numpy_loops(loops))
+    kernel.ctypes(Z.ctypes.data, b.ctypes.data, Z.shape[0], Z.shape[1], loops.ctypes.data)
 
 
 def _derive(A, delta, code):
@@ -264,9 +262,10 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
     order = np.asarray(order, dtype=np.int64)
     if order.size and (order.min() < 0 or order.max() >= X.shape[0]):
         raise ValueError(f"numba engine: order must index X's {X.shape[0]} rows")
-    settings = EpochSettings(int(batch_size), float(alpha), _clip_eps(X.dtype), _numpy_loops.loops(X.dtype))
+    loops = _numpy_loops.loops(X.dtype)
+    settings = EpochSettings(int(batch_size), float(alpha), _clip_eps(X.dtype), loops)
     kernels = _epoch_kernels(ACTIVATION_CODES[activation], ACTIVATION_CODES[out_activation], LOSS_CODES[loss],
-                             optimizer.solver, X.dtype, Y.dtype)
+                             optimizer.solver, X.dtype, Y.dtype, _calls_numpy_loops(loops))
     sw = _weights(sw)
     if sw.shape[0]:
         _check("sw", sw, shape=(X.shape[0],))
@@ -280,12 +279,14 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
 
 
 @functools.lru_cache(maxsize=None)
-def _epoch_kernels(hidden, output, loss, solver, x_dtype, y_dtype):
+def _epoch_kernels(hidden, output, loss, solver, x_dtype, y_dtype, numpy_loops):
     """int64 (5,): the addresses of the C kernels an epoch calls (``_epoch.train_epoch``).
-    The kernels themselves live on in ``_c_kernels``' memo, which never frees them."""
+    The kernels themselves live on in ``_c_kernels``' memo, which never frees them.
+    numpy_loops is part of the key: a kernel that calls NumPy's loops must only ever be
+    given their addresses, never the zeros of a process that has switched them off."""
     kernels = [
-        _activation_kernel(hidden, x_dtype),
-        _activation_kernel(output, x_dtype),
+        _c_kernels.activation(hidden, x_dtype, numpy_loops),
+        _c_kernels.activation(output, x_dtype, numpy_loops),
         _c_kernels.derivative(hidden, x_dtype, y_dtype),
         _c_kernels.loss(loss, x_dtype, y_dtype),
         _c_kernels.optimizer_step(solver, x_dtype, y_dtype),
