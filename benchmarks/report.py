@@ -21,8 +21,8 @@ ceiling. For tiny layers (circles) numpy's per-call overhead dominates that ceil
 fastmlp, which calls BLAS from compiled code, can exceed it.
 
 Prints a machine line and a markdown table; writes ``report.md``, ``results.json`` and
-``speedup.png`` (fastmlp's speedup over each rival against FLOPs per epoch) to
-``--out`` (default ``benchmarks/results/``). ``--quick`` (3 repeats, fewer epochs,
+``speedup.png`` (fastmlp's speedup over each rival against FLOPs per epoch; skipped
+without matplotlib) to ``--out`` (default ``benchmarks/results/``). ``--quick`` (3 repeats, fewer epochs,
 a 4000-row mnist-like) takes about a minute once Numba's cache is warm.
 """
 
@@ -292,8 +292,13 @@ def markdown_table(results):
 
 
 def plot_speedups(results, path):
-    """fastmlp's speedup over each rival against FLOPs per epoch (log-log)."""
-    import matplotlib
+    """Draw fastmlp's speedup over each rival against FLOPs per epoch (log-log) into
+    ``path``; return False, drawing nothing, where matplotlib is not installed (it comes
+    with the ``bench`` extra, not with fastmlp)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -325,6 +330,7 @@ def plot_speedups(results, path):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+    return True
 
 
 def parse_args(argv=None):
@@ -373,10 +379,13 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.md").write_text(header + "\n" + table + "\n")
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
+    written = [args.out / "report.md", args.out / "results.json"]
     plot_path = args.out / "speedup.png"
-    plot_speedups(results, plot_path)
-    print(f"\nWrote {args.out / 'report.md'}, {args.out / 'results.json'}, {plot_path} "
-          f"in {time.perf_counter() - started:.0f} s.")
+    if plot_speedups(results, plot_path):
+        written.append(plot_path)
+    else:
+        print(f"\nPlot skipped: matplotlib is not installed (pip install -e '.[bench]'), no {plot_path.name}.")
+    print(f"\nWrote {', '.join(map(str, written))} in {time.perf_counter() - started:.0f} s.")
 
 
 if __name__ == "__main__":

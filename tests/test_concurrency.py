@@ -122,15 +122,3 @@ assert fastmlp.__file__.startswith(root), fastmlp.__file__
 from tests._fit_hash import fit_hash
 print(fit_hash("adam"))
 """
-
-
-def test_no_writable_cache_location_falls_back_to_compiling(recwarn):
-    # A function with no source file has no cache location, like a read-only install
-    # with a read-only home: the kernel decorator warns and compiles without a cache.
-    from fastmlp._numba_options import kernel
-
-    namespace = {}
-    exec("def double(x):\n    return 2 * x\n", namespace)
-    with pytest.warns(RuntimeWarning, match="no writable Numba cache location"):
-        compiled = kernel(namespace["double"])
-    assert compiled(21) == 42

@@ -1,8 +1,8 @@
 """Property tests: Numba kernels against the NumPy reference on random shapes and values.
 
-Shapes 1..40 in every dimension, float32 and float64, values drawn by Hypothesis over
-the whole range a kernel accepts (pre-activations up to 1e4, subnormals, signed zeros,
-NaN where the property is about NaN). ``tests/test_kernels.py`` holds the hand-picked
+Shapes 1..40 in every dimension, float32 and float64, every element of an array its own
+value over the whole range a kernel accepts (pre-activations up to 1e4, subnormals,
+signed zeros, NaN where the property is about NaN). ``tests/test_kernels.py`` holds the hand-picked
 cases; this file looks for the ones nobody picked.
 
 Example counts come from a settings profile chosen by the environment variable
@@ -13,12 +13,12 @@ the first call of a kernel may compile it.
 """
 
 import os
+from collections import Counter
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 from fastmlp._optimizers import AdamState, SGDState
 from fastmlp._params import param_offsets
@@ -47,23 +47,60 @@ dims = st.integers(1, MAX_DIM)
 
 
 def floats(dtype, limit, allow_nan=False, nonzero=False):
-    """Floats of ``dtype`` (subnormals and signed zeros included) with |x| <= limit,
-    NaN too if ``allow_nan``, no zeros if ``nonzero``. Kept free of map/filter so that
-    ``hnp.arrays`` can fill arrays with one drawn value (fast to generate and shrink)."""
+    """Floats of ``dtype`` with |x| <= limit, NaN too if ``allow_nan``, no zeros if
+    ``nonzero``: a third below 10 in magnitude (the range where activations bend), a
+    third over the whole range, a third edge values (±limit, the smallest subnormal and
+    normal numbers, signed zeros)."""
     width = 32 if np.dtype(dtype) == np.float32 else 64
-    if nonzero:
-        tiny = float(np.finfo(dtype).smallest_subnormal)
-        values = st.floats(tiny, limit, width=width) | st.floats(-limit, -tiny, width=width)
-    else:
-        values = st.floats(-limit, limit, width=width)
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+
+    def signed(bound):
+        if not nonzero:
+            return st.floats(-bound, bound, width=width)
+        return st.floats(tiny, bound, width=width) | st.floats(-bound, -tiny, width=width)
+
+    edges = [limit, -limit, tiny, -tiny, float(np.finfo(dtype).tiny), -float(np.finfo(dtype).tiny)]
+    values = signed(min(limit, 10.0)) | signed(limit) | st.sampled_from(edges + ([] if nonzero else [0.0, -0.0]))
     return values | st.just(np.nan) if allow_nan else values
 
 
-def arrays(dtype, shape, limit, allow_nan=False, nonzero=False):
-    """Arrays of ``floats``; values below 10 in magnitude drawn as often as the rest (the
-    range where activations bend). ``nonzero``: a zero delta hides any derivative."""
-    elements = floats(dtype, min(limit, 10.0), allow_nan, nonzero) | floats(dtype, limit, allow_nan, nonzero)
-    return hnp.arrays(dtype, shape, elements=elements)
+#: Most elements Hypothesis places one by one in an array (the rest come from ``seeds``).
+MAX_DRAWN_ELEMENTS = 8
+seeds = st.integers(0, 2**32 - 1)
+
+
+@st.composite
+def arrays(draw, dtype, shape, limit, allow_nan=False, nonzero=False):
+    """Arrays of ``dtype`` with |x| <= limit in which every element is drawn on its own.
+
+    Up to ``MAX_DRAWN_ELEMENTS`` elements at drawn positions come from ``floats`` (the
+    edge values), every other one from a seeded generator: half uniform in [-10, 10]
+    (clipped to the limit), half of a log-uniform magnitude from the smallest subnormal
+    to the limit with a random sign; unless ``nonzero`` 1 in 32 a zero of random sign,
+    and if ``allow_nan`` 1 in 64 a NaN. Not ``hypothesis.extra.numpy.arrays``' default,
+    which fills an array with one drawn value and draws only a few elements (1 to 56
+    distinct values in arrays of 500 to 1521 elements), nor its ``fill=st.nothing()``,
+    whose ~10 bytes of choices per element overrun Hypothesis's 8 KiB buffer from about
+    800 elements on. ``nonzero``: a zero delta hides any derivative."""
+    shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    size = int(np.prod(shape))
+    rng = np.random.default_rng(draw(seeds, label="seed"))
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    bend = rng.uniform(-min(limit, 10.0), min(limit, 10.0), size)
+    magnitude = np.minimum(10.0 ** rng.uniform(np.log10(tiny), np.log10(limit), size), limit)
+    wide = np.copysign(magnitude, rng.uniform(-1, 1, size))
+    x = np.where(rng.random(size) < 0.5, bend, wide)
+    if nonzero:  # (rounding to a subnormal float32 may give 0; move it to the smallest one)
+        x = np.where(np.abs(x.astype(dtype)) == 0, np.copysign(tiny, x), x)
+    else:  # zeros of both signs, as relu layers and sparse data have them
+        x = np.where(rng.random(size) < 1 / 32, np.copysign(0.0, wide), x)
+    if allow_nan:
+        x = np.where(rng.random(size) < 1 / 64, np.nan, x)
+    x = x.astype(dtype)
+    drawn = draw(st.integers(0, min(size, MAX_DRAWN_ELEMENTS)), label="elements drawn by Hypothesis")
+    for i in rng.choice(size, drawn, replace=False):
+        x[i] = draw(floats(dtype, limit, allow_nan, nonzero))
+    return x.reshape(shape)
 
 
 def preactivation_limit(activation, dtype):
@@ -92,6 +129,46 @@ def assert_close_to_reference(got, want, dtype, scale=0.0):
     bound = tol["atol"] + tol["rtol"] * (np.abs(want) + scale)
     bad = ~(np.abs(got - want) <= bound)
     assert not bad.any(), f"{bad.sum()} of {bad.size} differ: got {got[bad][:5]}, want {want[bad][:5]}"
+
+
+# -- the strategies ----------------------------------------------------------------------
+
+#: Every limit the tests below pass to ``arrays``.
+LIMITS = (1.0, 10.0, 80.0, 100.0, 700.0, 1e4)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_arrays_are_varied_and_reach_the_extremes(dtype):
+    """100 arrays as the tests draw them (the same ones every run). Each array of 16
+    elements or more holds at least half as many distinct values as elements: every
+    element is drawn on its own (repeats: the zeros and NaNs, ~5%, a few edge values and
+    rare float32 collisions), while filled arrays held 1 to 56 distinct values in 500 to
+    1521 elements. Across the arrays, each in 5 or more: zeros of both signs,
+    subnormals, negatives, values within 1% of the limit, NaN (measured over 60 other
+    seeds: 14 to 99 of each)."""
+    seen = Counter()
+
+    @settings(max_examples=100, derandomize=True, database=None, **_COMMON)
+    @given(data=st.data(), n=dims, o=dims, limit=st.sampled_from(LIMITS), allow_nan=st.booleans(),
+           nonzero=st.booleans())
+    def sample(data, n, o, limit, allow_nan, nonzero):
+        x = data.draw(arrays(dtype, (n, o), limit, allow_nan, nonzero))
+        assert x.dtype == dtype and x.shape == (n, o)
+        values = x[~np.isnan(x)]
+        assert (np.abs(values) <= limit).all()
+        assert allow_nan or values.size == x.size
+        assert not nonzero or (values != 0).all()
+        if x.size >= 16:
+            assert np.unique(x).size >= x.size / 2, f"{np.unique(x).size} distinct values in {x.size}"
+        seen["nan"] += values.size < x.size
+        seen["+0"] += bool((values == 0)[~np.signbit(values)].any())
+        seen["-0"] += bool((values == 0)[np.signbit(values)].any())
+        seen["subnormal"] += bool(((values != 0) & (np.abs(values) < np.finfo(dtype).tiny)).any())
+        seen["negative"] += bool((values < 0).any())
+        seen["near the limit"] += bool((np.abs(values) >= 0.99 * limit).any())
+
+    sample()
+    assert all(seen[key] >= 5 for key in ("nan", "+0", "-0", "subnormal", "negative", "near the limit")), seen
 
 
 # -- forward -----------------------------------------------------------------------------
@@ -193,17 +270,20 @@ def loss_batches(draw, loss, dtype, n, o, min_weight=0.0, y_limit=1e4):
     out_activation = CANONICAL_OUTPUT[loss]
     Z = draw(arrays(dtype, (n, o), preactivation_limit(out_activation, dtype)), label="Z")
     out = activate(Z, out_activation)
+    rng = np.random.default_rng(draw(seeds, label="targets seed"))
     if loss == "squared_error":
         Y = draw(arrays(dtype, (n, o), y_limit), label="Y")
-    elif loss == "poisson":
-        Y = draw(hnp.arrays(np.int64, (n, o), elements=st.integers(0, 20)), label="Y").astype(dtype)
+    elif loss == "poisson":  # counts up to 20, all zeros included (mean 0)
+        Y = np.minimum(rng.poisson(draw(st.floats(0, 20), label="mean count"), (n, o)), 20).astype(dtype)
     elif loss == "log_loss":
-        Y = np.eye(o, dtype=dtype)[draw(hnp.arrays(np.int64, n, elements=st.integers(0, o - 1)), label="classes")]
-    else:
-        Y = draw(hnp.arrays(np.bool_, (n, o)), label="Y").astype(dtype)
+        Y = np.eye(o, dtype=dtype)[rng.integers(0, o, n)]
+    else:  # all zeros and all ones included
+        Y = (rng.random((n, o)) < draw(st.floats(0, 1), label="fraction of ones")).astype(dtype)
     sw = None
     if draw(st.booleans(), label="weighted"):
-        sw = draw(hnp.arrays(np.float64, n, elements=st.floats(min_weight, 10)), label="sw")
+        sw = rng.uniform(min_weight, 10, n)
+        if min_weight == 0:  # zero weights too, up to all of them
+            sw[rng.random(n) < draw(st.floats(0, 1), label="fraction of zero weights")] = 0.0
         assume(sw.sum() > 1e-3)
     return out, Y, sw
 
