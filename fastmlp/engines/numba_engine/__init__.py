@@ -37,7 +37,7 @@ from .._full_batch import activate as _numpy_activate
 from .._full_batch import activation_derivative as _numpy_derivative
 from .._full_batch import loss_and_grad as _full_batch_loss_and_grad
 from .._names import ACTIVATION_CODES, IDENTITY, LEAKY_RELU, LOGISTIC, LOSS_CODES, RELU, SGD, TANH
-from . import _c_kernels, _numpy_loops
+from . import _c_kernels, _epoch, _numpy_loops
 from ._epoch import EpochSettings
 from ._epoch import train_epoch as _train_epoch
 from ._gradients import add_l2_and_scale as _add_l2_and_scale
@@ -109,6 +109,7 @@ def _require_c_contiguous(**arrays):
             raise ValueError(f"numba engine: {name} must be C-contiguous (np.ascontiguousarray)")
 
 
+@functools.lru_cache(maxsize=None)
 def _clip_eps(dtype):
     return float(np.finfo(dtype).eps)
 
@@ -260,8 +261,6 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
                                                                           state2)):
         _check(name, state, dtypes=(Y.dtype,), shape=theta.shape, written=True)
     order = np.asarray(order, dtype=np.int64)
-    if order.size and (order.min() < 0 or order.max() >= X.shape[0]):
-        raise ValueError(f"numba engine: order must index X's {X.shape[0]} rows")
     loops = _numpy_loops.loops(X.dtype)
     settings = EpochSettings(int(batch_size), float(alpha), _clip_eps(X.dtype), loops)
     kernels = _epoch_kernels(ACTIVATION_CODES[activation], ACTIVATION_CODES[out_activation], LOSS_CODES[loss],
@@ -273,6 +272,8 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
                                                state1, state2, t, kernels)
     if optimizer.solver != SGD:
         optimizer.t = t
+    if zero_weight_batch == _epoch.BAD_ORDER:
+        raise ValueError(f"numba engine: order must index X's {X.shape[0]} rows")
     if zero_weight_batch >= 0:
         raise ZeroDivisionError(_ZERO_WEIGHTS)
     return float(total)

@@ -21,6 +21,8 @@ from ._sums import pairwise_sum, sum_of_squares
 
 #: Positions of the C kernels' addresses in ``train_epoch``'s ``kernels`` array.
 HIDDEN_ACTIVATION, OUTPUT_ACTIVATION, HIDDEN_DERIVATIVE, LOSS, OPTIMIZER_STEP = range(5)
+#: ``train_epoch``'s stop value when ``order`` holds a row X does not have.
+BAD_ORDER = -2
 
 
 class EpochSettings(NamedTuple):
@@ -129,9 +131,13 @@ def train_epoch(theta, offsets, units, X, Y, sw, order, settings, hyperparameter
     total : float64, sum over minibatches of loss x rows (scikit-learn's ``accumulated_loss``)
     t : int, the optimizer's step count after the epoch
     stop : int, -1, or the first row of a minibatch whose sample weights sum to zero: the
-        epoch stopped before updating with it (scikit-learn raises there)
+        epoch stopped before updating with it (scikit-learn raises there); ``BAD_ORDER``
+        (and nothing done) where order indexes a row X does not have
     """
     n = order.shape[0]
+    for k in range(n):  # the gather below reads X[order[k]] unchecked
+        if order[k] < 0 or order[k] >= X.shape[0]:
+            return 0.0, t, BAD_ORDER
     n_layers = units.shape[0] - 1
     rows = min(settings.batch_size, n)
     # Work buffers, per layer (lists built by appends: a comprehension compiles a closure).
