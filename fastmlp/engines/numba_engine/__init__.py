@@ -53,8 +53,13 @@ _EMPTY_WEIGHTS = np.empty(0, dtype=np.float64)
 _ZERO_WEIGHTS = "Weights sum to zero, can't be normalized"
 
 
-def _weights(sw):
-    return _EMPTY_WEIGHTS if sw is None else np.ascontiguousarray(sw, dtype=np.float64)
+def _weights(sw, n_rows):
+    """Sample weights as the kernels take them: float64 (n_rows,), or empty for None."""
+    if sw is None:
+        return _EMPTY_WEIGHTS
+    sw = np.ascontiguousarray(sw, dtype=np.float64)
+    _check("sw", sw, shape=(n_rows,))
+    return sw
 
 
 def _calls_numpy_loops(loops):
@@ -85,21 +90,17 @@ def _check(name, a, dtypes=_FLOATS, shape=None, written=False):
 
 
 def _activate(Z, b, code):
-    """Z = f(Z + b) in place through the C kernel; Z (n, o) float32/float64, b (o,)."""
-    _check("Z", Z, written=True)
-    if Z.ndim != 2:
-        raise ValueError(f"numba engine: Z must be 2-D, got shape {Z.shape}")
+    """Z = f(Z + b) in place through the C kernel. Callers check Z (``_check``: (n, o),
+    writable) and b's length (o,); b is converted to Z's dtype here."""
     b = np.ascontiguousarray(b, dtype=Z.dtype)
-    _check("b", b, shape=(Z.shape[1],))
     loops = _numpy_loops.loops(Z.dtype)
     kernel = _c_kernels.activation(code, Z.dtype, _calls_numpy_loops(loops))
     kernel.ctypes(Z.ctypes.data, b.ctypes.data, Z.shape[0], Z.shape[1], loops.ctypes.data)
 
 
 def _derive(A, delta, code):
-    """delta *= f'(A) in place through the C kernel; A and delta of one shape."""
-    _check("A", A)
-    _check("delta", delta, shape=A.shape, written=True)
+    """delta *= f'(A) in place through the C kernel. Callers check A and delta
+    (``_check``: one shape, delta writable)."""
     _c_kernels.derivative(code, A.dtype, delta.dtype).ctypes(A.ctypes.data, delta.ctypes.data, delta.size)
 
 
@@ -116,8 +117,9 @@ def _clip_eps(dtype):
 
 def dense_forward(A, W, b, activation, out):
     """out = activation(A @ W + b). A (n, i), W (i, o), b (o,), out (n, o). Returns out."""
-    _require_c_contiguous(out=out)
     _check("out", out, written=True)
+    if out.ndim != 2:
+        raise ValueError(f"numba engine: out must be 2-D, got shape {out.shape}")
     _check("b", np.ascontiguousarray(b, dtype=out.dtype), shape=out.shape[1:])
     np.matmul(A, W, out=out)
     _activate(out, b, ACTIVATION_CODES[activation])
@@ -126,14 +128,14 @@ def dense_forward(A, W, b, activation, out):
 
 def activation_derivative(A, delta, activation):
     """delta *= f'(Z), with f' written from the layer output A. Both (n, o). Returns delta."""
-    _require_c_contiguous(A=A, delta=delta)
+    _check("A", A)
+    _check("delta", delta, shape=A.shape, written=True)
     _derive(A, delta, ACTIVATION_CODES[activation])
     return delta
 
 
 def backprop_delta(delta, W, A_prev, activation, out):
     """out = (delta @ W.T) * f'(A_prev). delta (n, o), W (i, o), A_prev and out (n, i)."""
-    _require_c_contiguous(A_prev=A_prev, out=out)
     _check("A_prev", A_prev)
     _check("out", out, shape=A_prev.shape, written=True)
     np.matmul(delta, W.T, out=out)
@@ -146,7 +148,6 @@ def output_delta(out, Y, sw, loss, delta):
 
     out, Y, delta (n, o); sw (n,) float64 or None. Returns a Python float.
     """
-    _require_c_contiguous(out=out, Y=Y, delta=delta)
     if sw is not None and np.sum(sw) == 0:
         raise ZeroDivisionError(_ZERO_WEIGHTS)
     _check("out", out)
@@ -154,9 +155,7 @@ def output_delta(out, Y, sw, loss, delta):
         raise ValueError(f"numba engine: out must be 2-D, got shape {out.shape}")
     _check("delta", delta, shape=out.shape, written=True)
     _check("Y", Y, dtypes=(delta.dtype,), shape=out.shape)
-    sw = _weights(sw)
-    if sw.shape[0]:
-        _check("sw", sw, shape=(out.shape[0],))
+    sw = _weights(sw, out.shape[0])
     result = np.empty(1)
     kernel = _c_kernels.loss(LOSS_CODES[loss], out.dtype, delta.dtype)
     kernel.ctypes(out.ctypes.data, Y.ctypes.data, sw.ctypes.data, out.shape[0], out.shape[1], int(sw.shape[0] > 0),
@@ -265,9 +264,7 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
     settings = EpochSettings(int(batch_size), float(alpha), _clip_eps(X.dtype), loops)
     kernels = _epoch_kernels(ACTIVATION_CODES[activation], ACTIVATION_CODES[out_activation], LOSS_CODES[loss],
                              optimizer.solver, X.dtype, Y.dtype, _calls_numpy_loops(loops))
-    sw = _weights(sw)
-    if sw.shape[0]:
-        _check("sw", sw, shape=(X.shape[0],))
+    sw = _weights(sw, X.shape[0])
     total, t, zero_weight_batch = _train_epoch(theta, offsets, units, X, Y, sw, order, settings, hyperparameters,
                                                state1, state2, t, kernels)
     if optimizer.solver != SGD:
