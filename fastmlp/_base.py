@@ -14,6 +14,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _training
+from ._divergence import non_finite_weights_error
+from ._input_forms import compute_dtype, sparse_for_engine, usable_parameters
 from .engines import ENGINES, get_engine
 from .engines._names import HIDDEN_ACTIVATIONS
 
@@ -108,6 +110,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
         else:
+            self.coefs_, self.intercepts_ = usable_parameters(self.coefs_, self.intercepts_)
             self._check_warm_start_shapes(layer_units)
 
         if not sp.issparse(X):
@@ -119,10 +122,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
             _training.fit_lbfgs(self, engine, X, y, sample_weight, layer_units)
 
         if not all(np.isfinite(w).all() for w in chain(self.coefs_, self.intercepts_)):
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may"
-                " contain large values and need to be preprocessed."
-            )
+            raise non_finite_weights_error(self, X, y)
         return self
 
     def _check_warm_start_shapes(self, layer_units):
@@ -146,14 +146,15 @@ class BaseMultilayerPerceptron(BaseEstimator):
         """Network output for X, (n_samples, n_outputs_)."""
         if check_input:
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        dtype = np.result_type(X.dtype, self.coefs_[0].dtype, np.float32)
-        coefs = [np.ascontiguousarray(c, dtype=dtype) for c in self.coefs_]
-        intercepts = [np.ascontiguousarray(b, dtype=dtype) for b in self.intercepts_]
+        coefs, intercepts = usable_parameters(self.coefs_, self.intercepts_)
+        dtype = compute_dtype(X.dtype, coefs[0].dtype)
+        coefs = [np.ascontiguousarray(c, dtype=dtype) for c in coefs]
+        intercepts = [np.ascontiguousarray(b, dtype=dtype) for b in intercepts]
         engine = self._engine()
         if not sp.issparse(X):
             X = np.ascontiguousarray(X, dtype=dtype)
             return engine.forward(coefs, intercepts, X, self.activation, self.out_activation_)
-        X = X.tocsr()
+        X = sparse_for_engine(X, dtype)
         parts = [
             engine.forward(coefs, intercepts, np.ascontiguousarray(X[start:start + _SPARSE_PREDICT_CHUNK].toarray(),
                                                                    dtype=dtype),

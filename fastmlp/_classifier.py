@@ -10,6 +10,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseMultilayerPerceptron
+from ._fit_lock import one_fit_at_a_time
 
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
@@ -116,12 +117,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
 
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to X (n_samples, n_features) and labels y; returns self."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(lambda est: est._check_solver())
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y); ``classes`` is required on the first call."""

@@ -9,6 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseMultilayerPerceptron
+from ._fit_lock import one_fit_at_a_time
 
 
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
@@ -96,12 +97,17 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         if y.dtype.kind not in "biuf":
             # scikit-learn fails on the first minibatch with NumPy's TypeError.
             raise TypeError(f"MLPRegressor needs numeric targets, got y of dtype {y.dtype}.")
+        if y.dtype.kind == "f" and y.dtype.itemsize > 8:
+            # The engines compute in float32 or float64; scikit-learn's NumPy arithmetic
+            # would follow longdouble targets.
+            y = y.astype(np.float64)
         if self.loss == "poisson" and np.any(y < 0):
             # scikit-learn's MLP trains on with a NaN loss; its other Poisson estimators
             # raise this error.
             raise ValueError("Some value(s) of y are negative which is not allowed for Poisson regression.")
         return X, y
 
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to X (n_samples, n_features) and targets y; returns self."""
@@ -110,6 +116,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     # scikit-learn 1.9 passes the method itself (always truthy) to available_if, so
     # MLPRegressor.partial_fit exists for every solver; with lbfgs it runs one lbfgs fit.
     @available_if(lambda est: est._check_solver)
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y) (a whole L-BFGS fit with solver='lbfgs', as in scikit-learn)."""

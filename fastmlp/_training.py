@@ -17,6 +17,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
 
+from ._divergence import check_epoch_loss, check_lbfgs_loss
 from ._optimizers import AdamState, SGDState
 from ._params import pack, unpack
 from ._threads import blas_threads, lbfgs_threads
@@ -128,6 +129,7 @@ def _run_epochs(est, engine, theta, layer_units, X_train, Y_train, sw_train, bat
     """The epoch loop of scikit-learn's ``_fit_stochastic``."""
     n_samples = X_train.shape[0]
     sample_idx = np.arange(n_samples, dtype=int)
+    warned = set()  # the non-finite-loss warnings given in this fit
     try:
         est.n_iter_ = 0
         for _ in range(est.max_iter):
@@ -139,6 +141,7 @@ def _run_epochs(est, engine, theta, layer_units, X_train, Y_train, sw_train, bat
             est.loss_ = np.float64(accumulated_loss / X_train.shape[0])
             est.t_ += n_samples
             est.loss_curve_.append(est.loss_)
+            check_epoch_loss(est, est.loss_, theta, X_train, Y_train, warned)
             if est.verbose:
                 print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
             _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val)
@@ -218,6 +221,7 @@ def fit_lbfgs(est, engine, X, y, sample_weight, layer_units):
     iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
     with lbfgs_threads(est.n_threads, X.shape[0], layer_units):
         opt_res = _minimize(loss_grad, x0, est, iprint)
+    check_lbfgs_loss(est, opt_res.fun, X, Y)
     est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
     est.loss_ = opt_res.fun
     est.coefs_, est.intercepts_ = unpack(opt_res.x, layer_units)
