@@ -8,12 +8,13 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
+from sklearn.callback import CallbackSupportMixin
 from sklearn.neural_network import MLPClassifier as _SklearnMLPClassifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from . import _training
+from . import _callbacks, _fast_predict, _params, _training
 from ._divergence import non_finite_weights_error
 from ._input_forms import compute_dtype, sparse_for_engine, usable_parameters
 from .engines import ENGINES, get_engine
@@ -25,7 +26,7 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _SPARSE_PREDICT_CHUNK = 1024
 
 
-class BaseMultilayerPerceptron(BaseEstimator):
+class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
     """Shared base; use :class:`fastmlp.MLPClassifier` or :class:`fastmlp.MLPRegressor`."""
 
     _parameter_constraints: dict = {
@@ -69,11 +70,13 @@ class BaseMultilayerPerceptron(BaseEstimator):
             self._no_improvement_count = 0
             if self.early_stopping:
                 self.validation_scores_ = []
+                self.validation_loss_curve_ = []
                 self.best_validation_score_ = -np.inf
                 self.best_loss_ = None
             else:
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
+                self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
 
     def _init_coef(self, fan_in, fan_out, dtype):
@@ -101,6 +104,9 @@ class BaseMultilayerPerceptron(BaseEstimator):
         n_samples, n_features = X.shape
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
+        # scikit-learn's callbacks (set_callbacks): the fit's root task; None without callbacks.
+        tasks = _callbacks.fit_tasks(self, X, y, sample_weight, incremental)
+        sample_weight = self._weigh_samples(X, y, sample_weight)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
@@ -117,13 +123,20 @@ class BaseMultilayerPerceptron(BaseEstimator):
             X = np.ascontiguousarray(X)
         engine = self._engine()
         if self.solver in _STOCHASTIC_SOLVERS:
-            _training.fit_stochastic(self, engine, X, y, sample_weight, layer_units, incremental)
+            _training.fit_stochastic(self, engine, X, y, sample_weight, layer_units, incremental, tasks)
         else:
-            _training.fit_lbfgs(self, engine, X, y, sample_weight, layer_units)
+            _training.fit_lbfgs(self, engine, X, y, sample_weight, layer_units, tasks)
 
         if not all(np.isfinite(w).all() for w in chain(self.coefs_, self.intercepts_)):
             raise non_finite_weights_error(self, X, y)
+        if tasks is not None:
+            tasks.fit_ends()
         return self
+
+    def _weigh_samples(self, X, y, sample_weight):
+        """The sample weights training uses, given the validated ``sample_weight`` (or
+        None) and the encoded targets; the classifier multiplies in ``class_weight``."""
+        return sample_weight
 
     def _check_warm_start_shapes(self, layer_units):
         shapes = [c.shape for c in self.coefs_]
@@ -141,11 +154,58 @@ class BaseMultilayerPerceptron(BaseEstimator):
             )
         return True
 
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight, activations, deltas, coef_grads,
+                         intercept_grads):
+        """scikit-learn's L-BFGS objective, its signature and effects, on the engine's ``loss_and_grad``.
+
+        packed_coef_inter (n_params,): the parameters, ``coefs_`` then ``intercepts_``
+        (their entries become views of it, as in scikit-learn); X (n_samples, n_features),
+        dense or sparse; y (n_samples, n_outputs), encoded targets; sample_weight
+        (n_samples,) or None. ``coef_grads``/``intercept_grads`` (lists, one entry per
+        layer) receive the gradients; ``activations``/``deltas``, scikit-learn's scratch
+        lists, are left as they are. Returns (loss, grad): a float64 and (n_params,); each
+        gradient has scikit-learn's dtype (X's, theta's and y's promoted; float64
+        intercept gradients with sample weights).
+        """
+        theta = np.ascontiguousarray(packed_coef_inter)
+        layer_units = [X.shape[1]] + [np.shape(c)[1] for c in self.coefs_]
+        coefs, intercepts = _params.unpack(theta, layer_units)
+        for i, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+            self.coefs_[i], self.intercepts_[i] = coef, intercept
+        Y = np.ascontiguousarray(y).reshape(X.shape[0], -1)
+        sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float64)
+        if not sp.issparse(X):
+            X = np.ascontiguousarray(X)
+        grad = np.empty(theta.shape, dtype=np.float64)
+        value = self._engine().loss_and_grad(theta, layer_units, X, Y, sw, self.activation, self.out_activation_,
+                                             self._loss_name(), self.alpha, grad)
+        # scikit-learn's dtypes: the deltas' for coefficients, float64 intercepts with weights.
+        coef_dtype = np.result_type(X.dtype, theta.dtype, Y.dtype)
+        intercept_dtype = coef_dtype if sw is None else np.result_type(coef_dtype, sw.dtype)
+        grad_coefs, grad_intercepts = _params.unpack(grad, layer_units)
+        coef_grads[:] = [g.astype(coef_dtype) for g in grad_coefs]
+        intercept_grads[:] = [g.astype(intercept_dtype) for g in grad_intercepts]
+        return np.float64(value), grad.astype(np.result_type(coef_dtype, intercept_dtype), copy=False)
+
+    def to_sklearn(self):
+        """A scikit-learn copy of this fitted model, ready to predict and to train on
+        (``fastmlp.from_sklearn`` goes the other way; see ``fastmlp._conversion``)."""
+        from ._conversion import to_sklearn
+
+        return to_sklearn(self)
+
     # -- prediction ---------------------------------------------------------------------
     def _forward_pass_fast(self, X, check_input=True):
         """Network output for X, (n_samples, n_outputs_)."""
         if check_input:
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+            # A few plain rows skip validate_data, which would return them as they are, and
+            # where nothing needs converting take a shorter forward pass (``_fast_predict``).
+            if _fast_predict.is_plain_rows(self, X):
+                y_pred = _fast_predict.forward_plain_rows(self, X)
+                if y_pred is not None:
+                    return y_pred
+            else:
+                X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         coefs, intercepts = usable_parameters(self.coefs_, self.intercepts_)
         dtype = compute_dtype(X.dtype, coefs[0].dtype)
         coefs = [np.ascontiguousarray(c, dtype=dtype) for c in coefs]

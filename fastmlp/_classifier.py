@@ -5,10 +5,13 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from . import _fast_predict
 from ._base import BaseMultilayerPerceptron
 from ._fit_lock import one_fit_at_a_time
 
@@ -31,7 +34,40 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         when the minibatch products are too small to gain from a second one. BLAS
         thread counts are process-wide, so fits called from threads other than the
         main thread leave them as they are.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, ``{class_label: weight}``, as in scikit-learn's
+        linear models; classes not named weigh 1. ``'balanced'`` weighs each class by
+        ``n_samples / (n_classes * np.bincount(y))``, counted over the (unweighted)
+        ``y`` given to fit. Fitting with ``class_weight`` trains exactly the model that
+        ``sample_weight=compute_sample_weight(class_weight, y)`` (from
+        ``sklearn.utils.class_weight``) trains; a ``sample_weight`` given as well is
+        multiplied by it. With ``early_stopping=True`` the weights are computed on the
+        whole ``y``, before the validation split, and, as sample weights are, apply to
+        the validation score and ``validation_loss_curve_`` as well as to training.
+        Multilabel ``y``: ``'balanced'`` multiplies the balanced weights of every label
+        column (``compute_sample_weight('balanced', Y)``); a dict raises a ValueError.
+        ``partial_fit`` follows ``SGDClassifier``: a dict is applied to every call;
+        ``'balanced'`` raises a ValueError on the first call (compute the weights with
+        ``compute_class_weight('balanced', classes=classes, y=y)`` and pass them as a
+        dict), and after a ``fit`` it weighs each call by the classes of its own ``y``.
+        Any ``class_weight`` other than None gives the fit sample weights, so even
+        all-ones weights round like ``sample_weight=np.ones(n)``, not like None (in
+        float32 with ``solver='lbfgs'``, a different model, as in scikit-learn).
+
+    Attributes
+    ----------
+    validation_loss_curve_ : list of float or None
+        With ``early_stopping=True`` (sgd, adam): the loss on the validation split after
+        each epoch, defined as ``loss_curve_``'s (scikit-learn's data loss, weighted by
+        the validation split's sample weights if any, plus ``0.5 * alpha * sum of squared
+        coefs_`` divided by the split's row count or weight sum), evaluated with the
+        weights of that epoch, beside ``validation_scores_``. None otherwise.
     """
+
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
 
     def __init__(
         self,
@@ -61,6 +97,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         max_fun=15000,
         engine="numba",
         n_threads=None,
+        class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -87,6 +124,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self.max_fun = max_fun
         self.engine = engine
         self.n_threads = n_threads
+        self.class_weight = class_weight
 
     # The classifier's loss is fixed; scikit-learn stores it as ``loss`` too.
     loss = "log_loss"
@@ -128,6 +166,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y); ``classes`` is required on the first call."""
+        if not hasattr(self, "classes_") and self.class_weight == "balanced":
+            # SGDClassifier.partial_fit's rule and message.
+            raise ValueError(
+                "class_weight '{0}' is not supported for partial_fit. In order to use 'balanced' weights, use"
+                " compute_class_weight('{0}', classes=classes, y=y). In place of y you can use a large enough"
+                " sample of the full training set target to properly estimate the class frequency distributions."
+                " Pass the resulting weights as the class_weight parameter.".format(self.class_weight)
+            )
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
@@ -136,23 +182,46 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
+    def _weigh_samples(self, X, y, sample_weight):
+        """``sample_weight`` (validated, or None) times the class weights of the rows of y
+        (encoded, (n_samples, n_outputs) bool): the weights of
+        ``compute_sample_weight(class_weight, y)``, computed once in float64."""
+        if self.class_weight is None:
+            return sample_weight
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            if self.class_weight != "balanced":
+                raise ValueError(
+                    "class_weight as a dict is not supported for multilabel y: one weight per class cannot weigh a"
+                    " sample that holds several labels. Use class_weight='balanced', or pass sample_weight, for"
+                    " example sklearn.utils.class_weight.compute_sample_weight with one dict per label column."
+                )
+            weights = compute_sample_weight("balanced", y)
+        else:
+            # Row i's class: its column in the one-hot encoding, or the binary encoding's value.
+            class_index = y[:, 0].astype(np.intp) if y.shape[1] == 1 else np.argmax(y, axis=1)
+            per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=self.classes_[class_index])
+            weights = per_class[class_index]
+        if sample_weight is not None:
+            weights = sample_weight * weights
+        return _check_sample_weight(weights, X)
+
     def predict(self, X):
         """Predicted labels, shape (n_samples,) or (n_samples, n_classes) for multilabel."""
-        check_is_fitted(self)
+        _fast_predict.check_fitted(self)
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
-        return self._label_binarizer.inverse_transform(y_pred)
+        return _fast_predict.labels(self._label_binarizer, y_pred)
 
     def _score(self, X, y, sample_weight=None):
         return self._score_with_function(X, y, sample_weight=sample_weight, score_function=accuracy_score)
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), dtype of the model."""
-        check_is_fitted(self)
+        _fast_predict.check_fitted(self)
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()

@@ -6,8 +6,9 @@ from sklearn.metrics import r2_score
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
+from . import _fast_predict
 from ._base import BaseMultilayerPerceptron
 from ._fit_lock import one_fit_at_a_time
 
@@ -23,6 +24,16 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     With float32 X and a float64 (or integer) y, the weights and activations stay float32
     while deltas, gradients and the optimizer's vectors are float64, as in scikit-learn.
+
+    Attributes
+    ----------
+    validation_loss_curve_ : list of float or None
+        With ``early_stopping=True`` (sgd, adam): the loss on the validation split after
+        each epoch, defined as ``loss_curve_``'s (scikit-learn's squared-error or Poisson
+        data loss, weighted by the validation split's sample weights if any, plus
+        ``0.5 * alpha * sum of squared coefs_`` divided by the split's row count or
+        weight sum), evaluated with the weights of that epoch, beside
+        ``validation_scores_``. None otherwise.
     """
 
     _parameter_constraints: dict = {
@@ -124,7 +135,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     def predict(self, X):
         """Predictions, shape (n_samples,) or (n_samples, n_outputs)."""
-        check_is_fitted(self)
+        _fast_predict.check_fitted(self)
         return self._predict(X)
 
     def _predict(self, X, check_input=True):

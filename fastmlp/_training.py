@@ -5,6 +5,7 @@ stopping rules, early-stopping scores, verbose output. Each epoch's minibatches 
 inside ``engine.train_epoch``. Nothing here knows which engine it drives.
 """
 
+import functools
 import warnings
 
 import numpy as np
@@ -17,10 +18,12 @@ from sklearn.utils import gen_batches
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
 
+from ._callbacks import LbfgsIterations, stochastic_state
 from ._divergence import check_epoch_loss, check_lbfgs_loss
 from ._optimizers import AdamState, SGDState
 from ._params import pack, unpack
 from ._threads import blas_threads, lbfgs_threads
+from .engines._full_batch import data_loss, with_l2_term
 
 
 def make_optimizer(est, theta, dtype=None):
@@ -63,7 +66,10 @@ def _epoch(engine, est, theta, layer_units, X, Y, sw, order, batch_size, optimiz
 
 
 def _early_stopping_split(est, X, y, sample_weight):
-    """scikit-learn's validation split: same random stream, same stratification."""
+    """scikit-learn's validation split: same random stream, same stratification.
+
+    Returns X_train, y_train, sw_train, X_val, y_val, Y_val, sw_val: y_val as the score
+    takes it (the classifier's labels), Y_val as the loss does (the encoded targets)."""
     stratify = y if (is_classifier(est) and est.n_outputs_ == 1) else None
     arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
     parts = train_test_split(*arrays, random_state=est._random_state, test_size=est.validation_fraction,
@@ -74,17 +80,20 @@ def _early_stopping_split(est, X, y, sample_weight):
         raise ValueError(
             "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
         )
+    Y_val = y_val
     if is_classifier(est):
         y_val = est._label_binarizer.inverse_transform(y_val)
-    return X_train, y_train, sw_train, X_val, y_val, sw_val
+    return X_train, y_train, sw_train, X_val, y_val, Y_val, sw_val
 
 
-def fit_stochastic(est, engine, X, y, sample_weight, layer_units, incremental):
-    """scikit-learn's ``_fit_stochastic``: sgd or adam epochs with its stopping rules."""
+def fit_stochastic(est, engine, X, y, sample_weight, layer_units, incremental, tasks=None):
+    """scikit-learn's ``_fit_stochastic``: sgd or adam epochs with its stopping rules.
+    ``tasks``: the fit's callback tasks (``_callbacks.FitTasks``), None without callbacks."""
     dtype = X.dtype
     # After an early-stopped fit scikit-learn's coefs_ *is* its _best_coefs list, so a
-    # warm-start refit trains the "best" arrays in place until a new best is copied.
-    aliased = est.coefs_ is est._best_coefs
+    # warm-start refit trains the "best" arrays in place until a new best is copied. A
+    # model whose weights were set by hand (transplanted) has no _best_coefs.
+    aliased = est.coefs_ is getattr(est, "_best_coefs", None)
     theta = pack(est.coefs_, est.intercepts_, dtype)
     est.coefs_, est.intercepts_ = unpack(theta, layer_units)
     if aliased:
@@ -99,10 +108,10 @@ def fit_stochastic(est, engine, X, y, sample_weight, layer_units, incremental):
         raise ValueError("partial_fit does not support early_stopping=True")
     early_stopping = est.early_stopping
     if early_stopping:
-        X_train, y_train, sw_train, X_val, y_val, sw_val = _early_stopping_split(est, X, y, sample_weight)
+        X_train, y_train, sw_train, X_val, y_val, Y_val, sw_val = _early_stopping_split(est, X, y, sample_weight)
     else:
         X_train, y_train, sw_train = X, y, sample_weight
-        X_val = y_val = sw_val = None
+        X_val = y_val = Y_val = sw_val = None
     Y_train = np.ascontiguousarray(y_train, dtype=gradient_dtype)
     if sw_train is not None:
         sw_train = np.ascontiguousarray(sw_train, dtype=np.float64)
@@ -117,7 +126,7 @@ def fit_stochastic(est, engine, X, y, sample_weight, layer_units, incremental):
 
     with blas_threads(est.n_threads, batch_size, layer_units):
         _run_epochs(est, engine, theta, layer_units, X_train, Y_train, sw_train, batch_size, optimizer,
-                    early_stopping, X_val, y_val, sw_val, incremental)
+                    early_stopping, X_val, y_val, Y_val, sw_val, incremental, tasks)
 
     if early_stopping:
         est.coefs_ = est._best_coefs
@@ -125,14 +134,18 @@ def fit_stochastic(est, engine, X, y, sample_weight, layer_units, incremental):
 
 
 def _run_epochs(est, engine, theta, layer_units, X_train, Y_train, sw_train, batch_size, optimizer,
-                early_stopping, X_val, y_val, sw_val, incremental):
-    """The epoch loop of scikit-learn's ``_fit_stochastic``."""
+                early_stopping, X_val, y_val, Y_val, sw_val, incremental, tasks=None):
+    """The epoch loop of scikit-learn's ``_fit_stochastic``; with callbacks (``tasks``) each
+    epoch is a subtask, ended after the stopping rules, and may be the last one."""
     n_samples = X_train.shape[0]
     sample_idx = np.arange(n_samples, dtype=int)
     warned = set()  # the non-finite-loss warnings given in this fit
+    state = None if tasks is None else functools.partial(stochastic_state, est, early_stopping)
     try:
         est.n_iter_ = 0
         for _ in range(est.max_iter):
+            if tasks is not None:
+                tasks.subtask_begins("epoch", state)
             if est.shuffle:
                 sample_idx = _shuffled(sample_idx, est._random_state)
             accumulated_loss = _epoch(engine, est, theta, layer_units, X_train, Y_train, sw_train, sample_idx,
@@ -144,8 +157,9 @@ def _run_epochs(est, engine, theta, layer_units, X_train, Y_train, sw_train, bat
             check_epoch_loss(est, est.loss_, theta, X_train, Y_train, warned)
             if est.verbose:
                 print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
-            _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val)
+            _update_no_improvement_count(est, early_stopping, X_val, y_val, Y_val, sw_val)
             optimizer.iteration_ends(est.t_)
+            converged = False
             if est._no_improvement_count > est.n_iter_no_change:
                 if early_stopping:
                     msg = ("Validation score did not improve more than tol=%f for %d consecutive epochs."
@@ -153,10 +167,12 @@ def _run_epochs(est, engine, theta, layer_units, X_train, Y_train, sw_train, bat
                 else:
                     msg = ("Training loss did not improve more than tol=%f for %d consecutive epochs."
                            % (est.tol, est.n_iter_no_change))
-                if optimizer.trigger_stopping(msg, est.verbose):
-                    break
-                est._no_improvement_count = 0
-            if incremental:
+                converged = optimizer.trigger_stopping(msg, est.verbose)
+                if not converged:
+                    est._no_improvement_count = 0
+            if tasks is not None and tasks.subtask_ends(state):
+                break  # asked by a callback: the model of a fit with max_iter=n_iter_, no warning
+            if converged or incremental:
                 break
             if est.n_iter_ == est.max_iter:
                 warnings.warn(
@@ -168,10 +184,11 @@ def _run_epochs(est, engine, theta, layer_units, X_train, Y_train, sw_train, bat
         warnings.warn("Training interrupted by user.")
 
 
-def _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val):
+def _update_no_improvement_count(est, early_stopping, X_val, y_val, Y_val, sw_val):
     if early_stopping:
         val_score = est._score(X_val, y_val, sample_weight=sw_val)
         est.validation_scores_.append(val_score)
+        est.validation_loss_curve_.append(_validation_loss(est, X_val, Y_val, sw_val))
         if est.verbose:
             print("Validation score: %f" % est.validation_scores_[-1])
         last_valid_score = est.validation_scores_[-1]
@@ -192,8 +209,26 @@ def _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val):
             est.best_loss_ = est.loss_curve_[-1]
 
 
-def fit_lbfgs(est, engine, X, y, sample_weight, layer_units):
-    """scikit-learn's ``_fit_lbfgs``: L-BFGS-B over the packed parameters.
+def _validation_loss(est, X_val, Y_val, sw_val):
+    """The loss of ``loss_curve_`` on the validation split, with the current weights:
+    scikit-learn's ``_backprop`` loss of the whole split as one batch (data loss weighted
+    by sw_val, L2 term over its row count or weight sum). Y_val: encoded targets.
+
+    Its own forward pass (the one of prediction) beside the score's, which stays
+    ``est._score``'s whatever path ``predict`` takes: a pass over validation_fraction of
+    the rows, forward only, next to an epoch's forward and backward passes."""
+    out = est._forward_pass_fast(X_val, check_input=False)
+    sw = None if sw_val is None else np.asarray(sw_val, dtype=np.float64)
+    denom = X_val.shape[0] if sw is None else sw.sum()
+    # A diverging model's outputs overflow: inf and NaN are values of the curve here.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        value = with_l2_term(data_loss(out, Y_val, sw, est._loss_name()), est.coefs_, est.alpha, denom)
+    return np.float64(value)
+
+
+def fit_lbfgs(est, engine, X, y, sample_weight, layer_units, tasks=None):
+    """scikit-learn's ``_fit_lbfgs``: L-BFGS-B over the packed parameters; with callbacks
+    (``tasks``) each iteration is a subtask (``_callbacks.LbfgsIterations``).
 
     SciPy hands ``fun`` its vector in x0's dtype, the coefficients' (X's on a first
     fit), so each evaluation runs in that dtype, while the result ``opt_res.x`` is
@@ -218,16 +253,22 @@ def fit_lbfgs(est, engine, X, y, sample_weight, layer_units):
         value = engine.loss_and_grad(theta, layer_units, X, Y, sw, *args, grad)
         return np.float64(value), grad
 
+    iterations = None if tasks is None else LbfgsIterations(tasks, x0, layer_units)
+    if iterations is not None:
+        loss_grad = iterations.objective(loss_grad)
     iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
     with lbfgs_threads(est.n_threads, X.shape[0], layer_units):
-        opt_res = _minimize(loss_grad, x0, est, iprint)
+        opt_res = _minimize(loss_grad, x0, est, iprint, iterations)
     check_lbfgs_loss(est, opt_res.fun, X, Y)
-    est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
+    if iterations is not None and iterations.stopped:
+        est.n_iter_ = min(opt_res.nit, est.max_iter)  # asked by a callback: no convergence warning
+    else:
+        est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
     est.loss_ = opt_res.fun
     est.coefs_, est.intercepts_ = unpack(opt_res.x, layer_units)
 
 
-def _minimize(loss_grad, x0, est, iprint):
+def _minimize(loss_grad, x0, est, iprint, callback=None):
     return scipy.optimize.minimize(
         loss_grad,
         x0,
@@ -239,4 +280,5 @@ def _minimize(loss_grad, x0, est, iprint):
             "gtol": est.tol,
             **_get_additional_lbfgs_options_dict("iprint", iprint),
         },
+        callback=callback,
     )

@@ -30,11 +30,23 @@ NAMES = ["MLPClassifier", "MLPRegressor"]
 
 # What fastmlp adds to scikit-learn's parameters: keyword-only, after scikit-learn's.
 FASTMLP_EXTRA_PARAMS = {"engine": "numba", "n_threads": None}
+# The classifier's own addition, after those.
+FASTMLP_CLASSIFIER_EXTRA_PARAMS = {"class_weight": None}
+# Fitted attributes beyond scikit-learn's (both estimators, sgd and adam).
+FASTMLP_EXTRA_ATTRIBUTES = {"validation_loss_curve_"}
+# Public methods beyond scikit-learn's MLPs: set_callbacks is scikit-learn's own
+# (sklearn.callback.CallbackSupportMixin, as LogisticRegression has it); to_sklearn
+# converts a fitted model (fastmlp/_conversion.py).
+FASTMLP_EXTRA_METHODS = {"set_callbacks", "to_sklearn"}
 FASTMLP_EXTRA_ACTIVATIONS = ("leaky_relu", "softplus")
 
 
 def _classes(name):
     return getattr(neural_network, name), getattr(fastmlp, name)
+
+
+def _extra_params(name):
+    return {**FASTMLP_EXTRA_PARAMS, **(FASTMLP_CLASSIFIER_EXTRA_PARAMS if name == "MLPClassifier" else {})}
 
 
 def _data(name):
@@ -63,7 +75,7 @@ def test_init_signature_is_sklearns_then_keyword_only_extras(name):
     extras = ours[len(theirs):]
     assert [p.name for p in extras][:1] == ["engine"]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in extras)
-    assert {p.name: p.default for p in extras} == FASTMLP_EXTRA_PARAMS
+    assert {p.name: p.default for p in extras} == _extra_params(name)
 
 
 def test_regressor_first_positional_parameter_is_loss():
@@ -81,7 +93,7 @@ def test_regressor_first_positional_parameter_is_loss():
 def test_get_params_are_sklearns_plus_extras(name):
     theirs_cls, ours_cls = _classes(name)
     ours, theirs = ours_cls().get_params(), theirs_cls().get_params()
-    assert ours == {**theirs, **FASTMLP_EXTRA_PARAMS}
+    assert ours == {**theirs, **_extra_params(name)}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -115,11 +127,12 @@ def test_public_attributes_are_sklearns_plus_extras(name):
     kwargs = dict(hidden_layer_sizes=(4,), solver="adam", max_iter=3, random_state=0)
     theirs, ours = theirs_cls(**kwargs), ours_cls(**kwargs)
     public = {n for n in dir(theirs) if not n.startswith("_")}
-    assert {n for n in dir(ours) if not n.startswith("_")} == public | set(FASTMLP_EXTRA_PARAMS)
+    extras = set(_extra_params(name)) | FASTMLP_EXTRA_METHODS
+    assert {n for n in dir(ours) if not n.startswith("_")} == public | extras
     theirs.fit(X, y)
     ours.fit(X, y)
     fitted = {n for n in vars(theirs) if n.endswith("_") and not n.startswith("_")}
-    assert {n for n in vars(ours) if n.endswith("_") and not n.startswith("_")} == fitted
+    assert {n for n in vars(ours) if n.endswith("_") and not n.startswith("_")} == fitted | FASTMLP_EXTRA_ATTRIBUTES
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -167,6 +180,7 @@ INVALID_VALUES = {
 INVALID_EXTRA_VALUES = {
     "engine": ["torch", "NUMBA", None, 1],
     "n_threads": [0, -1, 1.5, "2"],
+    "class_weight": ["auto", ["balanced"], 1.0],  # MLPClassifier only
 }
 
 
@@ -185,6 +199,7 @@ def _invalid_cases(table):
         for param, values in table.items()
         for value in values
         if not (param == "loss" and name == "MLPClassifier")
+        and not (param == "class_weight" and name == "MLPRegressor")
     ]
 
 
