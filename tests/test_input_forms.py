@@ -203,7 +203,7 @@ def _plain_parameters(model, dtype):
 
 
 # partial_fit exists for sgd and adam only (scikit-learn's rule).
-PARAMETER_USES = [(solver, use) for solver in SOLVERS for use in ("predict", "warm_start", "partial_fit")
+PARAMETER_USES = [(solver, use) for solver in SOLVERS for use in ("predict", "predict_row", "warm_start", "partial_fit")
                   if not (solver == "lbfgs" and use == "partial_fit")]
 
 
@@ -216,6 +216,8 @@ def test_hand_set_parameter_forms(form, solver, use, digits, tmp_path):
     def run(model):
         if use == "predict":
             return model.predict_proba(X)
+        if use == "predict_row":  # one row: prediction's fast path where the weights allow
+            return model.predict_proba(X[:1])
         if use == "warm_start":
             return _fit(model, X, y).predict_proba(X)
         with warnings.catch_warnings():
@@ -230,7 +232,7 @@ def test_hand_set_parameter_forms(form, solver, use, digits, tmp_path):
         return
     reference = _fit(_classifier(solver, warm_start=use == "warm_start"), X, y)
     _set_parameters(reference, form, tmp_path)
-    _plain_parameters(reference, np.result_type(dtype, np.float32) if use == "predict" else dtype)
+    _plain_parameters(reference, np.result_type(dtype, np.float32) if use.startswith("predict") else dtype)
     np.testing.assert_array_equal(got, run(reference))
 
 
