@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from . import _callbacks, _fast_predict, _params, _training
+from . import _callbacks, _fast_predict, _params, _restarts, _training
 from ._divergence import non_finite_weights_error
 from ._input_forms import compute_dtype, sparse_for_engine, usable_parameters
 from .engines import ENGINES, get_engine
@@ -34,6 +34,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "engine": [StrOptions(set(ENGINES))],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
     }
 
     # -- engine and names ------------------------------------------------------------
@@ -57,12 +58,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             self.out_activation_ = "softmax"
         else:
             self.out_activation_ = "logistic"
-        self.coefs_ = []
-        self.intercepts_ = []
-        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
-            coef, intercept = self._init_coef(fan_in, fan_out, dtype)
-            self.coefs_.append(coef)
-            self.intercepts_.append(intercept)
+        self.coefs_, self.intercepts_ = self._initial_weights(layer_units, dtype)
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [i.copy() for i in self.intercepts_]
         if self.solver in _STOCHASTIC_SOLVERS:
@@ -78,6 +74,16 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
                 self.validation_scores_ = None
                 self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
+
+    def _initial_weights(self, layer_units, dtype):
+        """coefs and intercepts (lists, one array per layer) drawn from ``_random_state``:
+        every draw a fit makes before training (``_restarts`` replays them)."""
+        coefs, intercepts = [], []
+        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+            coef, intercept = self._init_coef(fan_in, fan_out, dtype)
+            coefs.append(coef)
+            intercepts.append(intercept)
+        return coefs, intercepts
 
     def _init_coef(self, fan_in, fan_out, dtype):
         # Glorot uniform, drawn in float64 then cast, exactly as scikit-learn does.
@@ -100,10 +106,20 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             raise TypeError("hidden_layer_sizes must hold integers, got %s." % hidden_layer_sizes)
 
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        if first_pass and not incremental:
+            if self.n_init > 1:  # several networks, the best kept (``_restarts``)
+                return _restarts.fit_restarts(self, X, y, sample_weight, hidden_layer_sizes)
+            _restarts.forget_restarts(self)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
-        n_samples, n_features = X.shape
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
+        return self._fit_validated(X, y, sample_weight, incremental, first_pass, hidden_layer_sizes)
+
+    def _fit_validated(self, X, y, sample_weight, incremental, first_pass, hidden_layer_sizes):
+        """``_fit`` after the input checks: X, y as ``_validate_input`` returns them (its
+        fitted attributes set), sample_weight checked or None. ``_restarts`` validates once
+        for all restarts and fits each one from here."""
+        n_samples, n_features = X.shape
         # scikit-learn's callbacks (set_callbacks): the fit's root task; None without callbacks.
         tasks = _callbacks.fit_tasks(self, X, y, sample_weight, incremental)
         sample_weight = self._weigh_samples(X, y, sample_weight)
@@ -115,6 +131,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
+            if hasattr(self, "_split_random_state"):  # a restart of n_init > 1 with restart 0's split
+                _restarts.advance_past_initialization(self, layer_units, X.dtype)
         else:
             self.coefs_, self.intercepts_ = usable_parameters(self.coefs_, self.intercepts_)
             self._check_warm_start_shapes(layer_units)

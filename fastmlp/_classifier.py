@@ -33,7 +33,18 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         BLAS threads used while fitting. None: all cores, except a single thread
         when the minibatch products are too small to gain from a second one. BLAS
         thread counts are process-wide, so fits called from threads other than the
-        main thread leave them as they are.
+        main thread leave them as they are. With ``n_init > 1``: how many restarts
+        run at once (in threads, BLAS then on one thread).
+    n_init : int >= 1, default=1
+        Train ``n_init`` networks from different initial weights and keep the best:
+        the lowest final ``loss_``, or with ``early_stopping=True`` (sgd, adam) the
+        highest ``best_validation_score_``, every restart validating on the same split;
+        NaN never wins, ties go to the lowest index. Restart 0 is the fit with
+        ``n_init=1`` (bit for bit); restart k >= 1 is the fit with the k-th seed derived
+        from ``random_state`` (``fastmlp._restarts.restart_random_states``): its own
+        initial weights and epoch shuffles, restart 0's validation split. Only a fit
+        from scratch runs restarts: ``partial_fit`` and a warm-start refit of a fitted
+        model continue the kept network. See the README, "Restarts (`n_init`)".
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, ``{class_label: weight}``, as in scikit-learn's
         linear models; classes not named weigh 1. ``'balanced'`` weighs each class by
@@ -62,6 +73,16 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         the validation split's sample weights if any, plus ``0.5 * alpha * sum of squared
         coefs_`` divided by the split's row count or weight sum), evaluated with the
         weights of that epoch, beside ``validation_scores_``. None otherwise.
+    restart_losses_ : ndarray of shape (n_restarts,)
+        After a fit with ``n_init > 1``: each restart's final ``loss_``, restart 0
+        first (n_restarts is ``n_init``, fewer only if a callback stopped the fit).
+    restart_validation_scores_ : ndarray of shape (n_restarts,) or None
+        After a fit with ``n_init > 1`` and ``early_stopping=True`` (sgd, adam): each
+        restart's ``best_validation_score_``, which chose the kept one. None otherwise.
+    best_restart_ : int
+        After a fit with ``n_init > 1``: the index of the kept restart. The three
+        ``restart_*`` attributes are absent after a fit with ``n_init=1``; ``partial_fit``
+        and warm-start refits leave them as they are.
     """
 
     _parameter_constraints: dict = {
@@ -97,6 +118,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         max_fun=15000,
         engine="numba",
         n_threads=None,
+        n_init=1,
         class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -124,6 +146,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self.max_fun = max_fun
         self.engine = engine
         self.n_threads = n_threads
+        self.n_init = n_init
         self.class_weight = class_weight
 
     # The classifier's loss is fixed; scikit-learn stores it as ``loss`` too.

@@ -19,7 +19,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     Parameters, defaults, attributes and methods are scikit-learn 1.9's
     ``sklearn.neural_network.MLPRegressor`` (note: its first positional parameter is
     ``loss``); with the same ``random_state`` it trains the same model to rounding.
-    fastmlp adds the ``leaky_relu``/``softplus`` activations, ``engine`` and ``n_threads``, as
+    fastmlp adds the ``leaky_relu``/``softplus`` activations, ``engine``, ``n_threads`` and
+    ``n_init`` (restarts from different initial weights, the best kept; with it the fitted
+    ``restart_losses_``, ``restart_validation_scores_`` and ``best_restart_``), as
     :class:`fastmlp.MLPClassifier` does.
 
     With float32 X and a float64 (or integer) y, the weights and activations stay float32
@@ -70,6 +72,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         max_fun=15000,
         engine="numba",
         n_threads=None,
+        n_init=1,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -97,6 +100,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self.max_fun = max_fun
         self.engine = engine
         self.n_threads = n_threads
+        self.n_init = n_init
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(

@@ -72,7 +72,9 @@ def _early_stopping_split(est, X, y, sample_weight):
     takes it (the classifier's labels), Y_val as the loss does (the encoded targets)."""
     stratify = y if (is_classifier(est) and est.n_outputs_ == 1) else None
     arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-    parts = train_test_split(*arrays, random_state=est._random_state, test_size=est.validation_fraction,
+    # Restarts 1, 2, ... of n_init > 1 draw restart 0's split from their own copy of its stream (``_restarts``).
+    split_stream = getattr(est, "_split_random_state", est._random_state)
+    parts = train_test_split(*arrays, random_state=split_stream, test_size=est.validation_fraction,
                              stratify=stratify)
     X_train, X_val, y_train, y_val = parts[:4]
     sw_train, sw_val = (None, None) if sample_weight is None else parts[4:]

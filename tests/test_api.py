@@ -2,8 +2,8 @@
 
 Signatures, parameters, validation (InvalidParameterError for every constraint
 scikit-learn declares, with its message), method availability, estimator type, tags,
-probabilities, and fastmlp's additions (``engine``, ``n_threads``, the ``leaky_relu`` and
-``softplus`` activations). The oracle is scikit-learn, or plain NumPy math for what
+probabilities, and fastmlp's additions (``engine``, ``n_threads``, ``n_init``, the
+``leaky_relu`` and ``softplus`` activations). The oracle is scikit-learn, or plain NumPy math for what
 scikit-learn does not have.
 """
 
@@ -29,7 +29,7 @@ from .tolerances import training_tol
 NAMES = ["MLPClassifier", "MLPRegressor"]
 
 # What fastmlp adds to scikit-learn's parameters: keyword-only, after scikit-learn's.
-FASTMLP_EXTRA_PARAMS = {"engine": "numba", "n_threads": None}
+FASTMLP_EXTRA_PARAMS = {"engine": "numba", "n_threads": None, "n_init": 1}
 # The classifier's own addition, after those.
 FASTMLP_CLASSIFIER_EXTRA_PARAMS = {"class_weight": None}
 # Fitted attributes beyond scikit-learn's (both estimators, sgd and adam).
@@ -180,6 +180,7 @@ INVALID_VALUES = {
 INVALID_EXTRA_VALUES = {
     "engine": ["torch", "NUMBA", None, 1],
     "n_threads": [0, -1, 1.5, "2"],
+    "n_init": [0, -1, 1.5, "2", None],
     "class_weight": ["auto", ["balanced"], 1.0],  # MLPClassifier only
 }
 
