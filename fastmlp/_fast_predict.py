@@ -14,7 +14,7 @@ code everywhere else, so that results, warnings and errors stay scikit-learn's:
   runs ``validate_data``, which raises or warns as scikit-learn does.
 - ``forward_plain_rows``: the network's output for those rows where the weights need no
   conversion, by the compiled engine's computation (the same NumPy ``matmul``, the same
-  C kernels) without its per-call conversions, checks and lookups (``_fast_forward``):
+  C kernels) without its per-call conversions, checks and lookups (``engines/numba_engine/_few_rows.py``):
   bit for bit the same result.
 - ``labels``: ``LabelBinarizer.inverse_transform`` of the network's output for the
   binarizers a fit makes (binary, multiclass, multilabel, dense), its expressions minus
@@ -77,7 +77,7 @@ def is_plain_rows(est, X):
 # -- the network ---------------------------------------------------------------------------
 @functools.lru_cache(maxsize=None)
 def _compiled_forward():
-    from ._fast_forward import forward  # imports Numba: on first use, as the engine does
+    from .engines.numba_engine._few_rows import forward  # imports Numba: on first use, as the engine does
 
     return forward
 
@@ -87,7 +87,7 @@ def forward_plain_rows(est, X):
     where nothing needs converting: the compiled engine, and ``coefs_`` and ``intercepts_``
     lists of C-contiguous ndarrays of the dtype the rows compute in (float64 where X or
     ``coefs_[0]`` is, else float32: ``_input_forms.compute_dtype``'s rule for these two),
-    computed by ``_fast_forward.forward``. None otherwise: the caller's usual steps then
+    computed by ``engines.numba_engine._few_rows.forward``. None otherwise: the caller's usual steps then
     convert, check and compute."""
     coefs, intercepts = est.coefs_, est.intercepts_
     if est.engine != "numba" or type(coefs) is not list or type(intercepts) is not list or not coefs:

@@ -1,5 +1,5 @@
 """Prediction's fast path for a few plain rows (``fastmlp/_fast_predict.py``,
-``fastmlp/_fast_forward.py``): the same results, bit for bit, as the full path, and
+``fastmlp/engines/numba_engine/_few_rows.py``): the same results, bit for bit, as the full path, and
 scikit-learn's errors and warnings for everything else.
 
 The full path is forced by switching ``_fast_predict.is_plain_rows`` off: X then goes
@@ -29,8 +29,9 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
 import fastmlp
-from fastmlp import _base, _fast_forward, _fast_predict
+from fastmlp import _base, _fast_predict
 from fastmlp.engines import numba_engine
+from fastmlp.engines.numba_engine import _few_rows
 
 from ._readme import readme_example
 
@@ -262,7 +263,7 @@ def test_compiled_forward_is_the_engines(activation, out_activation, units, n_ro
     rng = np.random.default_rng(0)
     coefs, intercepts = _network(rng, units, dtype)
     X = rng.standard_normal((n_rows, units[0])).astype(dtype)
-    ours = _fast_forward.forward(coefs, intercepts, X, activation, out_activation)
+    ours = _few_rows.forward(coefs, intercepts, X, activation, out_activation)
     assert_identical(ours, numba_engine.forward(coefs, intercepts, X, activation, out_activation))
 
 
@@ -278,7 +279,7 @@ def test_compiled_forward_declines_what_the_kernels_must_not_be_handed(spoil):
     coefs, intercepts = _network(rng, (4, 6, 3), np.float64)
     X = rng.standard_normal((2, 4))
     activation = "tanh"
-    assert_identical(_fast_forward.forward(coefs, intercepts, X, activation, "softmax"),
+    assert_identical(_few_rows.forward(coefs, intercepts, X, activation, "softmax"),
                      numba_engine.forward(coefs, intercepts, X, activation, "softmax"))
     if spoil == "short intercept":
         intercepts[0] = intercepts[0][:5]
@@ -310,7 +311,7 @@ def test_compiled_forward_declines_what_the_kernels_must_not_be_handed(spoil):
         X = X.astype(np.float16)
         coefs = [c.astype(np.float16) for c in coefs]
         intercepts = [b.astype(np.float16) for b in intercepts]
-    assert _fast_forward.forward(coefs, intercepts, X, activation, "softmax") is None
+    assert _few_rows.forward(coefs, intercepts, X, activation, "softmax") is None
 
 
 @pytest.mark.parametrize("case", ["numpy engine", "float32 model, float64 rows", "weights in a tuple",

@@ -17,6 +17,7 @@ kernels, nothing else. The kernels live in modules named for what they hold:
 - ``_sums``: NumPy's pairwise summation order, a fixed-order sum of squares;
 - ``_scalars``: NumPy's scalar conversions, dtype helpers;
 - ``_network``: the layer layout as int64 arrays;
+- ``_few_rows``: ``forward`` for prediction's fast path on a few rows (not imported here);
 - ``_numpy_loops``: NumPy's own tanh and exp loops called from kernels;
 - ``_vector_math``: exp, tanh, log, expm1, log1p that LLVM vectorizes.
 

@@ -1,4 +1,4 @@
-"""The compiled engine's forward pass for a few rows, with fewer Python steps.
+"""``forward`` for a few rows, with fewer Python steps (prediction's fast path).
 
 ``numba_engine.forward`` checks every buffer and looks up its C kernel on every layer of
 every call, and hands the kernel its arrays through ``ndarray.ctypes``; before it,
@@ -7,7 +7,7 @@ the same computation for weights that need no conversion: per layer a new output
 NumPy's ``matmul`` into it (the same BLAS call, so the same rounding), then the engine's
 own C kernel of Z = f(Z + b), called by address from one small compiled function that
 takes the arrays as they are (a Numba dispatcher call costs less than a pointer from
-``ndarray.ctypes``). ``_fast_predict`` imports it on first use only (it imports Numba).
+``ndarray.ctypes``). ``fastmlp._fast_predict`` imports it on first use only (it imports Numba).
 
 Numba's cache does not see edits to ``_c_calls.call_address`` (numba#1833): after editing
 it, delete the cached machine code as the README says.
@@ -17,10 +17,10 @@ import functools
 
 import numpy as np
 
-from ._numba_options import kernel
-from .engines._names import ACTIVATION_CODES
-from .engines.numba_engine import _c_kernels, _calls_numpy_loops, _numpy_loops
-from .engines.numba_engine._c_calls import call_address
+from ..._numba_options import kernel
+from .._names import ACTIVATION_CODES
+from . import _c_kernels, _calls_numpy_loops, _numpy_loops
+from ._c_calls import call_address
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
