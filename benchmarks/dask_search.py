@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 import warnings
+from contextlib import contextmanager
 
 from joblib import parallel_backend
 from sklearn import neural_network
@@ -71,14 +72,16 @@ def _fit_one(library, X, y):
     return time.perf_counter() - start
 
 
-def _cluster(cold_cache):
+@contextmanager
+def _client(cold_cache):
+    """A client of a fresh 2-worker LocalCluster, both closed on exit."""
     from distributed import Client, LocalCluster
 
     env = {"NUMBA_CACHE_DIR": tempfile.mkdtemp(prefix="fastmlp-dask-bench-")} if cold_cache else {}
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env=env)
-    client = Client(cluster)
-    client.run(_quiet)
-    return cluster, client
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env=env) as cluster, \
+            Client(cluster) as client:
+        client.run(_quiet)
+        yield client
 
 
 def _register(client):
@@ -92,8 +95,7 @@ def _register(client):
 def cluster_searches(library, plugin, cold_cache=False):
     """Seconds: plugin registration (or None), first search, second search."""
     X, y = _data()
-    cluster, client = _cluster(cold_cache)
-    try:
+    with _client(cold_cache) as client:
         warm_up = _register(client) if plugin else None
         times = []
         for _ in range(2):
@@ -101,26 +103,19 @@ def cluster_searches(library, plugin, cold_cache=False):
             with parallel_backend("dask"):
                 _search(library).fit(X, y)
             times.append(time.perf_counter() - start)
-    finally:
-        client.close()
-        cluster.close()
     return warm_up, times[0], times[1]
 
 
 def first_tasks(library, plugin, cold_cache=False):
     """Seconds per worker: plugin registration (or None), first fit task, second fit task."""
     X, y = _data()
-    cluster, client = _cluster(cold_cache)
-    try:
+    with _client(cold_cache) as client:
         warm_up = _register(client) if plugin else None
         workers = list(client.scheduler_info()["workers"])
         rounds = []
         for _ in range(2):
             futures = [client.submit(_fit_one, library, X, y, workers=[w], pure=False) for w in workers]
             rounds.append(client.gather(futures))
-    finally:
-        client.close()
-        cluster.close()
     return warm_up, rounds[0], rounds[1]
 
 

@@ -60,7 +60,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.report import machine_line  # noqa: E402
+from benchmarks.report import machine_line, settings  # noqa: E402
 from benchmarks.workloads import MNIST_LIKE_MAX_ROWS, WORKLOADS, estimator_class, n_cores  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
@@ -288,12 +288,8 @@ def run(args, log):
     results = {"machine": machine_line(), "cores": n_cores(), "thread_counts": counts, "repeats": args.repeats,
                "quick": args.quick, "workloads": []}
     log(results["machine"])
-    for name in args.workloads:
-        workload = WORKLOADS[name]
-        n_rows = workload.quick_rows if args.quick else None
-        if name == "mnist-like" and args.mnist_rows is not None:
-            n_rows = args.mnist_rows
-        epochs = args.epochs or (workload.quick_epochs if args.quick else workload.epochs)
+    for workload, n_rows, epochs in settings(args):
+        name = workload.name
         X, y = workload.data(n_rows)
         log(f"{name}: {X.shape[0]}x{X.shape[1]} {X.dtype}, {epochs} epochs per fit, threads {counts}")
         times = measure(workload, X, y, epochs, counts, args.repeats, args.min_time, log)
