@@ -8,6 +8,7 @@ combination, calls those by address. A fit therefore compiles the epoch and its 
 kernels, nothing else. The kernels live in modules named for what they hold:
 
 - ``_epoch``: the compiled epoch, all minibatches in one call;
+- ``_views``: per-layer views of flat buffers without reference counts, for the epoch;
 - ``_c_kernels``: the per-activation, per-loss and per-solver kernels as C functions;
 - ``_c_calls``: calling a C function by address from compiled code;
 - ``_activations``: bias + activation, derivatives, softmax;

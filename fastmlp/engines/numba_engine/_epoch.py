@@ -1,6 +1,9 @@
 """The compiled epoch: every minibatch of one epoch in one call, buffers allocated once.
 
-Each minibatch: gather its rows, forward (BLAS GEMM through ``np.dot``, then bias +
+The activations, deltas and gradients of all layers live in a few flat buffers, and
+each layer's arrays are ``_views`` of them (no reference counts, no per-layer lists):
+compiling the epoch took 4.9 s with lists of per-layer slices and 3.1 s so
+(``benchmarks/README.md``). Each minibatch: gather its rows, forward (BLAS GEMM through ``np.dot``, then bias +
 activation), loss and output delta, backward (GEMM, derivative), gradients (GEMM, L2
 term and scaling) and one optimizer update over the flat parameter vector.
 
@@ -18,6 +21,7 @@ from ._c_calls import call_address
 from ._gradients import layer_grads
 from ._scalars import as_dtype_of, same_dtype
 from ._sums import pairwise_sum, sum_of_squares
+from ._views import view1d, view2d
 
 #: Positions of the C kernels' addresses in ``train_epoch``'s ``kernels`` array.
 HIDDEN_ACTIVATION, OUTPUT_ACTIVATION, HIDDEN_DERIVATIVE, LOSS, OPTIMIZER_STEP = range(5)
@@ -40,70 +44,68 @@ class EpochSettings(NamedTuple):
 
 
 @inlined_kernel
-def _layer_views(flat, offsets, units):
-    """Per-layer views of a flat parameter vector (``fastmlp._params`` layout).
-
-    Returns
-    -------
-    coefs : list of ndarray, shapes (units[l], units[l + 1])
-    intercepts : list of ndarray, shapes (units[l + 1],)
-    """
-    n_layers = units.shape[0] - 1
-    coefs = [flat[offsets[0] : offsets[1]].reshape((units[0], units[1]))]
-    intercepts = [flat[offsets[n_layers] : offsets[n_layers + 1]]]
-    for layer in range(1, n_layers):
-        coefs.append(flat[offsets[layer] : offsets[layer + 1]].reshape((units[layer], units[layer + 1])))
-        intercepts.append(flat[offsets[n_layers + layer] : offsets[n_layers + layer + 1]])
-    return coefs, intercepts
-
-
-@inlined_kernel
-def _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, acts_g, Ws_g, Y, sw, kernels, settings, result):
-    """Loss of one minibatch, and its gradient written into gWs and gbs.
+def _forward_backward(theta, grad, offsets, units, acts, deltas, conv, n_rows, Y, sw, kernels, settings, result):
+    """Loss of one minibatch, and its gradient written into ``grad``.
 
     Parameters
     ----------
-    Ws, bs : lists of per-layer views of the parameters; coefs: all coefficients, flat
-    gWs, gbs : the same views of the flat gradient; written
-    acts : list, acts[l] shape (rows, units[l]), X's dtype; acts[0] holds the batch's
-        inputs, the others are written
-    deltas : list, deltas[l] shape (rows, units[l + 1]), Y's dtype; written
-    acts_g, Ws_g : buffers for activations and coefficients converted to Y's dtype when it
-        is wider than X's, else empty and unused
-    Y : ndarray, shape (rows, outputs); sw : shape (rows,) float64, or (0,) unweighted
+    theta : ndarray, shape (p,), X's dtype; the parameters (``fastmlp._params`` layout)
+    grad : ndarray, shape (p,), Y's dtype; written
+    offsets, units : int64 arrays, as ``train_epoch``
+    acts : ndarray, flat, X's dtype; holds the batch's inputs as an (n_rows, units[0])
+        array at its start, the other layers' activations are written after it, layer
+        after layer, each (n_rows, units[l])
+    deltas : ndarray, flat, Y's dtype; written, layer after layer, each (n_rows, units[l + 1])
+    conv : ndarray, flat, Y's dtype; scratch for an activation or a coefficient matrix
+        converted to Y's dtype when it is wider than X's, else empty and unused
+    n_rows : int, the batch's rows
+    Y : ndarray, shape (n_rows, outputs); sw : shape (n_rows,) float64, or (0,) unweighted
     kernels : int64 array of C kernel addresses (see ``train_epoch``)
     settings : EpochSettings
     result : ndarray, shape (1,), float64; scratch for the loss kernel
 
     Deltas and gradients have Y's dtype, as NumPy's ``output - Y`` gives them: float64 for
     a float32 network trained on float64 targets, which scikit-learn backpropagates in
-    float64. Views are made once per epoch by the caller: each costs atomic
-    reference-count updates. Inlined into the epoch's one call site.
+    float64. Per-layer arrays are ``_views`` of the flat buffers (no reference counts).
+    Inlined into the epoch's one call site.
     """
-    n_layers = len(Ws)
+    n_layers = units.shape[0] - 1
     last = n_layers - 1
-    n_rows = acts[0].shape[0]
+    a_off = 0  # start of layer's activations in acts
     for layer in range(n_layers):
-        Z = acts[layer + 1]
-        np.dot(acts[layer], Ws[layer], Z)
+        n_in, n_out = units[layer], units[layer + 1]
+        Z = view2d(acts, a_off + n_rows * n_in, n_rows, n_out)
+        np.dot(view2d(acts, a_off, n_rows, n_in), view2d(theta, offsets[layer], n_in, n_out), Z)
         which = OUTPUT_ACTIVATION if layer == last else HIDDEN_ACTIVATION
-        call_address(kernels[which], (Z, bs[layer], n_rows, Z.shape[1], settings.loops))
+        b = view1d(theta, offsets[n_layers + layer], n_out)
+        call_address(kernels[which], (Z, b, n_rows, n_out, settings.loops))
+        a_off += n_rows * n_in
+    n_out = units[n_layers]
+    d_off = 0  # the output layer's delta, after the hidden layers' in deltas
+    for layer in range(1, n_layers):
+        d_off += n_rows * units[layer]
     weighted = sw.shape[0] > 0
-    out = acts[n_layers]
-    call_address(kernels[LOSS], (out, Y, sw, n_rows, out.shape[1], weighted, settings.clip_eps, deltas[last], result))
+    out = view2d(acts, a_off, n_rows, n_out)
+    call_address(kernels[LOSS], (out, Y, sw, n_rows, n_out, weighted, settings.clip_eps,
+                                 view2d(deltas, d_off, n_rows, n_out), result))
     value = result[0]
     denom = np.float64(n_rows)
     if weighted:
         denom = pairwise_sum(sw, np.int64(0), n_rows)  # scikit-learn's sample_weight.sum()
-    value += 0.5 * settings.alpha * sum_of_squares(coefs) / denom
+    value += 0.5 * settings.alpha * sum_of_squares(view1d(theta, 0, offsets[n_layers])) / denom
     for layer in range(last, -1, -1):
-        delta = deltas[layer]
-        A_prev = as_dtype_of(acts[layer], acts_g[layer])
-        layer_grads(A_prev, delta, Ws[layer], settings.alpha, denom, not weighted, gWs[layer], gbs[layer])
+        n_in, n_out = units[layer], units[layer + 1]
+        a_off -= n_rows * n_in
+        delta = view2d(deltas, d_off, n_rows, n_out)
+        W = view2d(theta, offsets[layer], n_in, n_out)
+        A_prev = as_dtype_of(view2d(acts, a_off, n_rows, n_in), view2d(conv, 0, n_rows, n_in))
+        layer_grads(A_prev, delta, W, settings.alpha, denom, not weighted, view2d(grad, offsets[layer], n_in, n_out),
+                    view1d(grad, offsets[n_layers + layer], n_out))
         if layer > 0:
-            prev = deltas[layer - 1]
-            np.dot(delta, as_dtype_of(Ws[layer], Ws_g[layer]).T, prev)
-            call_address(kernels[HIDDEN_DERIVATIVE], (acts[layer], prev, prev.size))
+            d_off -= n_rows * n_in
+            prev = view2d(deltas, d_off, n_rows, n_in)
+            np.dot(delta, as_dtype_of(W, view2d(conv, 0, n_in, n_out)).T, prev)
+            call_address(kernels[HIDDEN_DERIVATIVE], (view2d(acts, a_off, n_rows, n_in), prev, n_rows * n_in))
     return value
 
 
@@ -140,58 +142,38 @@ def train_epoch(theta, offsets, units, X, Y, sw, order, settings, hyperparameter
             return 0.0, t, BAD_ORDER
     n_layers = units.shape[0] - 1
     rows = min(settings.batch_size, n)
-    # Work buffers, per layer (lists built by appends: a comprehension compiles a closure).
-    mixed = not same_dtype(X, Y)
-    g_rows = rows if mixed else 0
-    full_acts = [np.empty((rows, units[0]), dtype=X.dtype)]
-    full_deltas = [np.empty((rows, units[1]), dtype=Y.dtype)]
-    full_acts_g = [np.empty((g_rows, units[0]), dtype=Y.dtype)]
-    Ws_g = [np.empty((units[0] if mixed else 0, units[1] if mixed else 0), dtype=Y.dtype)]
-    for layer in range(1, n_layers):
-        full_acts.append(np.empty((rows, units[layer]), dtype=X.dtype))
-        full_deltas.append(np.empty((rows, units[layer + 1]), dtype=Y.dtype))
-        full_acts_g.append(np.empty((g_rows, units[layer]), dtype=Y.dtype))
-        Ws_g.append(np.empty((units[layer] if mixed else 0, units[layer + 1] if mixed else 0), dtype=Y.dtype))
-    full_acts.append(np.empty((rows, units[n_layers]), dtype=X.dtype))
-    full_Y = np.empty((rows, Y.shape[1]), dtype=Y.dtype)
+    # Flat work buffers (see _forward_backward), sized for a full batch.
+    all_units = 0
+    widest = 0  # the largest matrix converted to Y's dtype
+    for layer in range(n_layers + 1):
+        all_units += units[layer]
+    for layer in range(n_layers):
+        widest = max(widest, units[layer] * max(rows, units[layer + 1]))
+    acts = np.empty(rows * all_units, dtype=X.dtype)
+    deltas = np.empty(rows * (all_units - units[0]), dtype=Y.dtype)
+    conv = np.empty(0 if same_dtype(X, Y) else widest, dtype=Y.dtype)
+    n_features, n_targets = X.shape[1], Y.shape[1]
+    batch_Y = np.empty(rows * n_targets, dtype=Y.dtype)
     weighted = sw.shape[0] > 0
-    full_sw = np.empty(rows if weighted else 0, dtype=np.float64)
+    batch_sw = np.empty(rows if weighted else 0, dtype=np.float64)
     grad = np.empty(theta.shape[0], dtype=Y.dtype)
     result = np.empty(1, dtype=np.float64)
-    Ws, bs = _layer_views(theta, offsets, units)
-    gWs, gbs = _layer_views(grad, offsets, units)
-    coefs = theta[: offsets[n_layers]]
-    X0 = full_acts[0]
-    n_features, n_targets = X.shape[1], Y.shape[1]
     total = 0.0
     for start in range(0, n, rows):
         n_rows = min(rows, n - start)
-        # Element loops, not row slices: a slice is a view whose reference count is
-        # updated atomically, a quarter of a small epoch's time.
         for r in range(n_rows):
             src = order[start + r]
             for c in range(n_features):
-                X0[r, c] = X[src, c]
+                acts[r * n_features + c] = X[src, c]
             for c in range(n_targets):
-                full_Y[r, c] = Y[src, c]
+                batch_Y[r * n_targets + c] = Y[src, c]
             if weighted:
-                full_sw[r] = sw[src]
-        if weighted and pairwise_sum(full_sw, np.int64(0), n_rows) == 0.0:
+                batch_sw[r] = sw[src]
+        if weighted and pairwise_sum(batch_sw, np.int64(0), n_rows) == 0.0:
             return total, t, start  # scikit-learn's np.average raises here, before any update
-        acts, deltas, acts_g, Y_batch, sw_batch = full_acts, full_deltas, full_acts_g, full_Y, full_sw
-        if n_rows < rows:  # the last, shorter batch: views of the buffers
-            acts = [full_acts[0][:n_rows]]
-            deltas = [full_deltas[0][:n_rows]]
-            acts_g = [full_acts_g[0][: min(n_rows, g_rows)]]
-            for layer in range(1, n_layers):
-                acts.append(full_acts[layer][:n_rows])
-                deltas.append(full_deltas[layer][:n_rows])
-                acts_g.append(full_acts_g[layer][: min(n_rows, g_rows)])
-            acts.append(full_acts[n_layers][:n_rows])
-            Y_batch = full_Y[:n_rows]
-            sw_batch = full_sw[: n_rows if weighted else 0]
-        value = _forward_backward(Ws, bs, gWs, gbs, coefs, acts, deltas, acts_g, Ws_g, Y_batch, sw_batch, kernels,
-                                  settings, result)
+        value = _forward_backward(theta, grad, offsets, units, acts, deltas, conv, n_rows,
+                                  view2d(batch_Y, 0, n_rows, n_targets), view1d(batch_sw, 0, n_rows if weighted else 0),
+                                  kernels, settings, result)
         total += value * n_rows
         t += 1
         call_address(kernels[OPTIMIZER_STEP], (theta, grad, state1, state2, theta.shape[0], hyperparameters, t))
