@@ -31,7 +31,17 @@ same weights, bit for bit, as run one after another. Measured on the 2-core deve
 machine (medians of interleaved fits; ``benchmarks/README.md``): 2 restarts in threads
 took 0.57-0.66 of the time of 2 one after another (digits, (64,), batch 64, 30 epochs:
 adam and lbfgs; mnist-like and wide-regression epochs 0.79 and 0.84, against restarts
-one after another with BLAS on both cores). They run one after another:
+one after another with BLAS on both cores).
+
+Why Python threads, not a compiled ``prange`` over restarts: a thread per restart is one
+parallel region for the whole fit (never one per minibatch or epoch) and needs no Numba
+threading layer, so nothing changes for fork or for callers' threads. A ``prange`` would
+need one (measured with Numba 0.68.1, ``benchmarks/README.md``): GNU OpenMP kills a
+forked child that enters a parallel region; the workqueue layer aborts when two threads
+enter parallel code at once and cost 0.2-0.4 ms a region here; and a cached function
+calling a cached ``parallel=True`` one crashes when loaded from the cache
+(numba/numba#8578). It would also have to move the whole fit loop (schedules, early
+stopping, callbacks) into compiled code. They run one after another:
 
 - ``engine="numpy"`` with sgd or adam: NumPy's per-minibatch calls hold the GIL (two
   restarts in threads took 1.6x the time of one after another); its lbfgs runs in threads
