@@ -7,9 +7,13 @@ scikit-learn, and where fastmlp's compile time goes, kernel by kernel.
 Each measurement is a new Python process timing ``fit(X, y).predict(X)`` after its imports
 (import times are reported separately). "cold" runs get a new empty ``NUMBA_CACHE_DIR``;
 "warm" runs reuse the cache a cold run filled. The runs are interleaved (cold, warm,
-scikit-learn, cold, ...) so that a slow spell of the machine hits all three. The
-per-kernel table comes from Numba's compile events in the cold processes: a kernel's own
-time excludes the kernels compiled inside it; the median over processes is shown.
+scikit-learn, cold, ...) so that a slow spell of the machine hits all three. Two more
+rows give Numba's own floor under the same imports: the first call of a one-line
+``@njit(cache=True)`` function with an empty and with a warm cache (Numba's one-off
+set-up of its typing and target registries, then a tiny compile or load), what no
+fastmlp change can go below. The per-kernel table comes from Numba's compile events in
+the cold processes: a kernel's own time excludes the kernels compiled inside it; the
+median over processes is shown.
 """
 
 import argparse
@@ -81,6 +85,35 @@ print(json.dumps({"import_s": import_s, "fit_s": fit_s, "kernels": kernels, "c_k
 """
 
 
+#: Numba's own floor: the first call of a trivial function in a process with fastmlp's
+#: imports, from an empty cache (compiled: Numba's one-off set-up plus a tiny compile) or
+#: a warm one (loaded). No fastmlp code runs, so fastmlp's first fit cannot start faster.
+_FLOOR_CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+from sklearn.datasets import load_digits
+from fastmlp import MLPClassifier, MLPRegressor
+from numba.core import event
+import_s = time.perf_counter() - t0
+sys.path.insert(0, sys.argv[1])
+import fastmlp_startup_probe as probe
+t1 = time.perf_counter()
+probe.plus_one(1)
+print(json.dumps({"import_s": import_s, "fit_s": time.perf_counter() - t1, "kernels": [], "c_kernels": []}))
+"""
+_PROBE = "import numba\n\n\n@numba.njit(cache=True)\ndef plus_one(x):\n    return x + 1\n"
+
+
+def _run_floor(cache_dir):
+    with open(os.path.join(cache_dir, "fastmlp_startup_probe.py"), "w") as f:
+        f.write(_PROBE)
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
+    out = subprocess.run([sys.executable, "-c", _FLOOR_CHILD, cache_dir], env=env, check=True, capture_output=True,
+                         text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def _run(library, estimator, solver, cache_dir):
     env = dict(os.environ)
     if cache_dir is not None:
@@ -97,13 +130,16 @@ def _short(name):
 
 
 def measure(processes, estimator, solver, progress=print):
-    """Interleaved fresh-process runs. Returns {"cold"|"warm"|"sklearn": [results]}."""
+    """Interleaved fresh-process runs. Returns {"cold"|"warm"|"sklearn"|"floor-cold"|"floor-warm": [results]}."""
     runs = defaultdict(list)
     for i in range(processes):
         with tempfile.TemporaryDirectory(prefix="fastmlp-startup-") as cache:
             runs["cold"].append(_run("fastmlp", estimator, solver, cache))
             runs["warm"].append(_run("fastmlp", estimator, solver, cache))
         runs["sklearn"].append(_run("sklearn", estimator, solver, None))
+        with tempfile.TemporaryDirectory(prefix="fastmlp-startup-floor-") as cache:
+            runs["floor-cold"].append(_run_floor(cache))
+            runs["floor-warm"].append(_run_floor(cache))
         progress(f"process {i + 1}/{processes}: cold {runs['cold'][-1]['fit_s']:.2f} s, warm "
                  f"{runs['warm'][-1]['fit_s']:.3f} s, scikit-learn {runs['sklearn'][-1]['fit_s']:.3f} s")
     return runs
@@ -114,8 +150,12 @@ def report(runs, estimator, solver):
     lines = [f"First `fit(X, y).predict(X)` in a fresh process ({estimator}, solver={solver}, max_iter=2), "
              f"median (min-max) of {len(runs['cold'])} processes:", "",
              "| | fit + predict (s) | import (s) |", "|---|---|---|"]
-    labels = {"cold": "fastmlp, empty Numba cache", "warm": "fastmlp, warm cache", "sklearn": "scikit-learn"}
+    labels = {"cold": "fastmlp, empty Numba cache", "warm": "fastmlp, warm cache", "sklearn": "scikit-learn",
+              "floor-cold": "Numba's floor: a trivial function's first call, empty cache",
+              "floor-warm": "Numba's floor: a trivial function's first call, warm cache"}
     for key, label in labels.items():
+        if not runs.get(key):
+            continue
         fit = [r["fit_s"] for r in runs[key]]
         imp = [r["import_s"] for r in runs[key]]
         lines.append(f"| {label} | {statistics.median(fit):.3f} ({min(fit):.3f}-{max(fit):.3f}) | "
