@@ -26,6 +26,7 @@ compiles them (a few seconds, not timed).
 """
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -80,85 +81,78 @@ def _parallel_factories():
     uncached = {**KERNEL_OPTIONS, "cache": False}  # numba#8578: see the module docstring
     parallel = numba.njit(**{**uncached, "parallel": True})
     ptr, intp = types.voidptr, types.intp
-    made = {}
 
+    @functools.cache  # one C function per choice for the life of the process (its address is in use)
     def activation(code, dtype, numpy_loops):
-        key = ("activation", code, np.dtype(dtype).name, numpy_loops)
-        if key not in made:
-            dt = np.dtype(dtype).type
+        dt = np.dtype(dtype).type
 
-            @parallel
-            def rows_in_chunks(Z, b, loops):
-                n, o = Z.shape
-                step = max(1, CHUNK // o)
-                for c in prange((n + step - 1) // step):
-                    lo = c * step
-                    bias_activation(Z[lo:min(n, lo + step)], b, code, loops)
+        @parallel
+        def rows_in_chunks(Z, b, loops):
+            n, o = Z.shape
+            step = max(1, CHUNK // o)
+            for c in prange((n + step - 1) // step):
+                lo = c * step
+                bias_activation(Z[lo:min(n, lo + step)], b, code, loops)
 
-            if numpy_loops:
-                def kernel(Z_ptr, b_ptr, n, o, loops_ptr):
-                    rows_in_chunks(carray(Z_ptr, (n, o), dt), carray(b_ptr, (o,), dt),
-                                   carray(loops_ptr, (4,), np.int64))
-            else:
-                def kernel(Z_ptr, b_ptr, n, o, loops_ptr):
-                    rows_in_chunks(carray(Z_ptr, (n, o), dt), carray(b_ptr, (o,), dt), None)
-            made[key] = numba.cfunc(types.void(ptr, ptr, intp, intp, ptr), **uncached)(kernel)
-        return made[key]
+        if numpy_loops:
+            def kernel(Z_ptr, b_ptr, n, o, loops_ptr):
+                rows_in_chunks(carray(Z_ptr, (n, o), dt), carray(b_ptr, (o,), dt),
+                               carray(loops_ptr, (4,), np.int64))
+        else:
+            def kernel(Z_ptr, b_ptr, n, o, loops_ptr):
+                rows_in_chunks(carray(Z_ptr, (n, o), dt), carray(b_ptr, (o,), dt), None)
+        return numba.cfunc(types.void(ptr, ptr, intp, intp, ptr), **uncached)(kernel)
 
+    @functools.cache
     def derivative(code, a_dtype, delta_dtype):
-        key = ("derivative", code, np.dtype(a_dtype).name, np.dtype(delta_dtype).name)
-        if key not in made:
-            a_dt, d_dt = np.dtype(a_dtype).type, np.dtype(delta_dtype).type
+        a_dt, d_dt = np.dtype(a_dtype).type, np.dtype(delta_dtype).type
 
-            @parallel
-            def in_chunks(A, delta):
-                n = A.shape[0]
-                for c in prange((n + CHUNK - 1) // CHUNK):
-                    lo = c * CHUNK
-                    hi = min(n, lo + CHUNK)
-                    apply_derivative(A[lo:hi].reshape((1, hi - lo)), delta[lo:hi].reshape((1, hi - lo)), code)
+        @parallel
+        def in_chunks(A, delta):
+            n = A.shape[0]
+            for c in prange((n + CHUNK - 1) // CHUNK):
+                lo = c * CHUNK
+                hi = min(n, lo + CHUNK)
+                apply_derivative(A[lo:hi].reshape((1, hi - lo)), delta[lo:hi].reshape((1, hi - lo)), code)
 
-            def kernel(A_ptr, delta_ptr, size):
-                in_chunks(carray(A_ptr, (size,), a_dt), carray(delta_ptr, (size,), d_dt))
+        def kernel(A_ptr, delta_ptr, size):
+            in_chunks(carray(A_ptr, (size,), a_dt), carray(delta_ptr, (size,), d_dt))
 
-            made[key] = numba.cfunc(types.void(ptr, ptr, intp), **uncached)(kernel)
-        return made[key]
+        return numba.cfunc(types.void(ptr, ptr, intp), **uncached)(kernel)
 
+    @functools.cache
     def optimizer_step(solver, params_dtype, state_dtype):
-        key = ("step", solver, np.dtype(params_dtype).name, np.dtype(state_dtype).name)
-        if key not in made:
-            p_dt, s_dt = np.dtype(params_dtype).type, np.dtype(state_dtype).type
+        p_dt, s_dt = np.dtype(params_dtype).type, np.dtype(state_dtype).type
 
-            @parallel
-            def sgd_chunks(params, grads, velocity, lr, momentum, nesterov):
-                n = params.shape[0]
-                for c in prange((n + CHUNK - 1) // CHUNK):
-                    lo = c * CHUNK
-                    hi = min(n, lo + CHUNK)
-                    sgd_step(params[lo:hi], grads[lo:hi], velocity[lo:hi], lr, momentum, nesterov)
+        @parallel
+        def sgd_chunks(params, grads, velocity, lr, momentum, nesterov):
+            n = params.shape[0]
+            for c in prange((n + CHUNK - 1) // CHUNK):
+                lo = c * CHUNK
+                hi = min(n, lo + CHUNK)
+                sgd_step(params[lo:hi], grads[lo:hi], velocity[lo:hi], lr, momentum, nesterov)
 
-            @parallel
-            def adam_chunks(params, grads, m, v, lr, beta_1, beta_2, epsilon):
-                n = params.shape[0]
-                for c in prange((n + CHUNK - 1) // CHUNK):
-                    lo = c * CHUNK
-                    hi = min(n, lo + CHUNK)
-                    adam_step(params[lo:hi], grads[lo:hi], m[lo:hi], v[lo:hi], lr, beta_1, beta_2, epsilon)
+        @parallel
+        def adam_chunks(params, grads, m, v, lr, beta_1, beta_2, epsilon):
+            n = params.shape[0]
+            for c in prange((n + CHUNK - 1) // CHUNK):
+                lo = c * CHUNK
+                hi = min(n, lo + CHUNK)
+                adam_step(params[lo:hi], grads[lo:hi], m[lo:hi], v[lo:hi], lr, beta_1, beta_2, epsilon)
 
-            if solver == SGD:
-                def kernel(params_ptr, grads_ptr, state1_ptr, state2_ptr, n, hyper_ptr, t):
-                    hyper = carray(hyper_ptr, (4,), np.float64)
-                    sgd_chunks(carray(params_ptr, (n,), p_dt), carray(grads_ptr, (n,), s_dt),
-                               carray(state1_ptr, (n,), s_dt), hyper[0], hyper[1], hyper[2] != 0.0)
-            else:
-                def kernel(params_ptr, grads_ptr, state1_ptr, state2_ptr, n, hyper_ptr, t):
-                    hyper = carray(hyper_ptr, (4,), np.float64)
-                    rate = bias_corrected_rate(hyper[0], hyper[1], hyper[2], t)
-                    adam_chunks(carray(params_ptr, (n,), p_dt), carray(grads_ptr, (n,), s_dt),
-                                carray(state1_ptr, (n,), s_dt), carray(state2_ptr, (n,), s_dt), rate, hyper[1],
-                                hyper[2], hyper[3])
-            made[key] = numba.cfunc(types.void(ptr, ptr, ptr, ptr, intp, ptr, intp), **uncached)(kernel)
-        return made[key]
+        if solver == SGD:
+            def kernel(params_ptr, grads_ptr, state1_ptr, state2_ptr, n, hyper_ptr, t):
+                hyper = carray(hyper_ptr, (4,), np.float64)
+                sgd_chunks(carray(params_ptr, (n,), p_dt), carray(grads_ptr, (n,), s_dt),
+                           carray(state1_ptr, (n,), s_dt), hyper[0], hyper[1], hyper[2] != 0.0)
+        else:
+            def kernel(params_ptr, grads_ptr, state1_ptr, state2_ptr, n, hyper_ptr, t):
+                hyper = carray(hyper_ptr, (4,), np.float64)
+                rate = bias_corrected_rate(hyper[0], hyper[1], hyper[2], t)
+                adam_chunks(carray(params_ptr, (n,), p_dt), carray(grads_ptr, (n,), s_dt),
+                            carray(state1_ptr, (n,), s_dt), carray(state2_ptr, (n,), s_dt), rate, hyper[1],
+                            hyper[2], hyper[3])
+        return numba.cfunc(types.void(ptr, ptr, ptr, ptr, intp, ptr, intp), **uncached)(kernel)
 
     return activation, derivative, optimizer_step
 
