@@ -10,14 +10,17 @@ derivative, the optimizer step) replaced by ``parallel=True`` versions that spli
 same work into fixed chunks of ``CHUNK`` elements (whole rows for the activations) and
 run the serial kernel on each chunk. Elementwise work split so rounds exactly as before:
 the weights must come out bit for bit the same (checked, reported as "same weights").
-The GEMMs stay with BLAS on all its threads, as today.
+The GEMMs stay with BLAS, as today.
 
 Each threading layer runs in its own process (Numba picks one per process): ``omp``
 (OpenMP, threads spin between regions), ``omp-passive`` (the same with
 ``OMP_WAIT_POLICY=PASSIVE``: idle threads sleep), ``workqueue`` (Numba's own), ``tbb``
-where the ``tbb`` package is installed. Inside a process whole fits (``--epochs`` epochs,
-``tol=0``) alternate serial and parallel kernels, ``--rounds`` times each (the order
-flipped every round); the table gives medians and parallel / serial.
+where the ``tbb`` package is installed. Inside a process, for each thread count t (1, 2,
+4, ... and the cores available; ``--threads``: BLAS through ``n_threads=t``, Numba through
+``numba.set_num_threads(t)``), whole fits (``--epochs`` epochs, ``tol=0``) alternate serial
+and parallel kernels, ``--rounds`` times each (the order flipped every round); the table
+gives medians, parallel / serial, and both epochs' speedup over the serial one at 1
+thread (the scaling that a machine with many cores is to show).
 
 The parallel kernels are compiled without Numba's disk cache: a cached C function that
 calls a cached ``parallel=True`` function crashes when both are loaded from the cache
@@ -41,6 +44,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.scaling import thread_counts
 from benchmarks.workloads import WORKLOADS, _cached_data
 
 #: Elements per chunk: a chunk is one task of the parallel loop. Fixed, never derived
@@ -53,7 +57,8 @@ LAYERS = {
     "tbb": ("tbb", {}),
 }
 DEFAULT_WORKLOADS = ("mnist-like", "wide-regression")
-COLUMNS = ("workload", "layer", "threads", "serial (ms)", "parallel (ms)", "parallel / serial", "same weights")
+COLUMNS = ("workload", "layer", "threads", "serial (ms)", "parallel (ms)", "parallel / serial",
+           "speedup over serial at 1 thread (serial / parallel)", "same weights")
 
 
 def _tbb_installed():
@@ -174,7 +179,7 @@ def _child(spec):
         numba_engine._epoch_kernels.cache_clear()
 
     warnings.simplefilter("ignore")
-    out = {"layer": None, "threads": numba.get_num_threads(), "workloads": {}}
+    out = {"layer": None, "rows": []}
     for name in spec["workloads"]:
         workload = WORKLOADS[name]
         X, y = _cached_data(name, spec["rows"] or workload.n_samples, 0)
@@ -182,22 +187,24 @@ def _child(spec):
         params = dict(hidden_layer_sizes=workload.hidden_layer_sizes, activation=workload.activation,
                       solver=workload.solver, batch_size=workload.batch_size, random_state=0, tol=0,
                       n_iter_no_change=spec["epochs"] + 1, **workload.extra_params)
-        times, digests = {"serial": [], "parallel": []}, {}
         for kind in ("serial", "parallel"):  # compile (parallel: not cached) outside the timing
             use(serial if kind == "serial" else parallel)
             estimator(max_iter=1, **params).fit(X[:2 * workload.batch_size], y[:2 * workload.batch_size])
-        for round_ in range(spec["rounds"]):
-            for kind in ("serial", "parallel") if round_ % 2 == 0 else ("parallel", "serial"):
-                use(serial if kind == "serial" else parallel)
-                start = time.perf_counter()
-                model = estimator(max_iter=spec["epochs"], **params).fit(X, y)
-                times[kind].append(time.perf_counter() - start)
-                digest = hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes()
-                                                 for a in model.coefs_ + model.intercepts_)).hexdigest()
-                digests.setdefault(kind, set()).add(digest)
-        out["workloads"][name] = {"rows": int(X.shape[0]), **times,
-                                  "same_weights": digests["serial"] == digests["parallel"]
-                                  and len(digests["serial"]) == 1}
+        for threads in spec["threads"]:
+            numba.set_num_threads(threads)  # Numba's threads; n_threads sets BLAS's
+            times, digests = {"serial": [], "parallel": []}, {}
+            for round_ in range(spec["rounds"]):
+                for kind in ("serial", "parallel") if round_ % 2 == 0 else ("parallel", "serial"):
+                    use(serial if kind == "serial" else parallel)
+                    start = time.perf_counter()
+                    model = estimator(max_iter=spec["epochs"], n_threads=threads, **params).fit(X, y)
+                    times[kind].append(time.perf_counter() - start)
+                    digest = hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes()
+                                                     for a in model.coefs_ + model.intercepts_)).hexdigest()
+                    digests.setdefault(kind, set()).add(digest)
+            out["rows"].append({"workload": name, "rows": int(X.shape[0]), "threads": threads, **times,
+                                "same_weights": digests["serial"] == digests["parallel"]
+                                and len(digests["serial"]) == 1})
     out["layer"] = numba.threading_layer()
     print(json.dumps(out))
 
@@ -205,7 +212,7 @@ def _child(spec):
 def run_layer(label, args):
     layer, env = LAYERS[label]
     spec = {"layer": layer, "workloads": args.workloads, "rounds": args.rounds, "epochs": args.epochs,
-            "rows": args.rows}
+            "rows": args.rows, "threads": args.threads}
     done = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
                           env={**os.environ, **env}, capture_output=True, text=True)
     if done.returncode != 0:
@@ -217,13 +224,17 @@ def table(results):
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for label, result in results.items():
         if "error" in result:
-            lines.append(f"| - | {label} | - | failed: {result['error']} | | | |")
+            lines.append(f"| - | {label} | - | failed: {result['error']} |" + " |" * (len(COLUMNS) - 4))
             continue
-        for name, w in result["workloads"].items():
-            serial, parallel = statistics.median(w["serial"]), statistics.median(w["parallel"])
-            lines.append(f"| {name} ({w['rows']} rows) | {label} ({result['layer']}) | {result['threads']} | "
-                         f"{1000 * serial:.0f} | {1000 * parallel:.0f} | {parallel / serial:.3f} | "
-                         f"{'yes' if w['same_weights'] else 'NO'} |")
+        one_thread = {row["workload"]: statistics.median(row["serial"]) for row in result["rows"]
+                      if row["threads"] == 1}
+        for row in result["rows"]:
+            serial, parallel = statistics.median(row["serial"]), statistics.median(row["parallel"])
+            base = one_thread.get(row["workload"])
+            speedups = f"{base / serial:.2f} / {base / parallel:.2f}" if base else "-"
+            lines.append(f"| {row['workload']} ({row['rows']} rows) | {label} ({result['layer']}) | "
+                         f"{row['threads']} | {1000 * serial:.0f} | {1000 * parallel:.0f} | {parallel / serial:.3f} | "
+                         f"{speedups} | {'yes' if row['same_weights'] else 'NO'} |")
     return "\n".join(lines)
 
 
@@ -235,18 +246,23 @@ def parse_args(argv=None):
     parser.add_argument("--rounds", type=int, default=5, help="timed fits of each kind per workload (default 5)")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per timed fit (default 2)")
     parser.add_argument("--rows", type=int, default=None, help="rows of every workload (default: its own)")
+    parser.add_argument("--threads", type=int, nargs="+", default=None,
+                        help="thread counts, for BLAS (n_threads) and Numba alike (default: 1, 2, 4, ... and the "
+                             "cores available)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.threads is None:
+        args.threads = thread_counts()
     if args.child:
         _child(json.loads(args.child))
         return
     layers = args.layers or [label for label in LAYERS if label != "tbb" or _tbb_installed()]
-    print(f"cores {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()}, "
-          f"{args.rounds} rounds of {args.epochs}-epoch fits per kind, chunks of {CHUNK} elements", flush=True)
+    print(f"threads {args.threads}, {args.rounds} rounds of {args.epochs}-epoch fits per kind and thread count, "
+          f"chunks of {CHUNK} elements", flush=True)
     results = {label: run_layer(label, args) for label in layers}
     print(table(results))
 
