@@ -18,10 +18,10 @@ no other module passes options to Numba. ``tests/test_numba_options.py`` enforce
 - No ``parallel=True``: on the 2-core target machine serial fused loops between BLAS
   calls measured fastest. Whole fits with the activation, derivative and optimizer
   kernels split over threads (``benchmarks/parallel_epoch.py``, same weights bit for
-  bit) took 1.04x (OpenMP, idle threads sleeping) to 13x (OpenMP spinning against
-  OpenBLAS) the serial time on mnist-like, 1.19x on Numba's workqueue layer. Serial
-  kernels also keep ``fork()`` safe (GNU OpenMP kills a forked child that enters a
-  parallel region) and need no threading layer. Threads come from BLAS only;
+  bit) took 0.97-1.04x (OpenMP, idle threads sleeping) to 6-19x (OpenMP spinning against
+  OpenBLAS) the serial time on mnist-like and wide-regression, 1.07-1.19x on Numba's
+  workqueue layer. Serial kernels also keep ``fork()`` safe (GNU OpenMP kills a forked
+  child that enters a parallel region) and need no threading layer. Threads come from BLAS only;
   ``benchmarks/test_bench_kernels.py`` and ``parallel_epoch.py`` keep the measurements.
 """
 
