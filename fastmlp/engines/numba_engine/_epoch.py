@@ -1,11 +1,12 @@
 """The compiled epoch: every minibatch of one epoch in one call, buffers allocated once.
 
-The activations, deltas and gradients of all layers live in a few flat buffers, and
-each layer's arrays are ``_views`` of them (no reference counts, no per-layer lists):
-compiling the epoch took 4.9 s with lists of per-layer slices and 3.1 s so
-(``benchmarks/README.md``). Each minibatch: gather its rows, forward (BLAS GEMM through ``np.dot``, then bias +
+Each minibatch: gather its rows, forward (BLAS GEMM through ``np.dot``, then bias +
 activation), loss and output delta, backward (GEMM, derivative), gradients (GEMM, L2
-term and scaling) and one optimizer update over the flat parameter vector.
+term and scaling) and one optimizer update over the flat parameter vector. The
+activations, deltas and gradients of all layers live in a few flat buffers, and each
+layer's arrays are ``_views`` of them (no reference counts, no per-layer lists):
+compiling the epoch took 4.9 s with lists of per-layer slices, 3.1 s so
+(``benchmarks/README.md``).
 
 The epoch is compiled once per dtype combination of X and Y. What depends on the
 activation, the loss and the solver it calls by address (``kernels``, from
