@@ -176,7 +176,7 @@ def _child(spec):
 
     def use(kernels):
         _c_kernels.activation, _c_kernels.derivative, _c_kernels.optimizer_step = kernels
-        numba_engine._epoch_kernels.cache_clear()
+        numba_engine._EPOCH_KERNELS.clear()
 
     warnings.simplefilter("ignore")
     out = {"layer": None, "rows": []}

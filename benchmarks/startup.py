@@ -5,8 +5,10 @@ scikit-learn, and where fastmlp's compile time goes, kernel by kernel.
     python benchmarks/startup.py --processes 3 --estimator regressor --solver sgd
 
 Each measurement is a new Python process timing ``fit(X, y).predict(X)`` after its imports
-(import times are reported separately). "cold" runs get a new empty ``NUMBA_CACHE_DIR``;
-"warm" runs reuse the cache a cold run filled. The runs are interleaved (cold, warm,
+(import times are reported separately). "cold" runs get a new empty ``NUMBA_CACHE_DIR``
+(once as a user gets it, its C kernels compiled by a helper process meanwhile, and once
+with ``FASTMLP_COMPILE_HELPER=0``, everything compiled in the process: the per-kernel
+tables come from those); "warm" runs reuse the cache a cold run filled. The runs are interleaved (cold, warm,
 scikit-learn, cold, ...) so that a slow spell of the machine hits all three. Two more
 rows give Numba's own floor under the same imports: the first call of a one-line
 ``@njit(cache=True)`` function with an empty and with a warm cache (Numba's one-off
@@ -114,8 +116,10 @@ def _run_floor(cache_dir):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _run(library, estimator, solver, cache_dir):
+def _run(library, estimator, solver, cache_dir, helper=True):
     env = dict(os.environ)
+    if not helper:
+        env["FASTMLP_COMPILE_HELPER"] = "0"
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = cache_dir
     spec = json.dumps({"library": library, "estimator": estimator, "solver": solver})
@@ -130,17 +134,21 @@ def _short(name):
 
 
 def measure(processes, estimator, solver, progress=print):
-    """Interleaved fresh-process runs. Returns {"cold"|"warm"|"sklearn"|"floor-cold"|"floor-warm": [results]}."""
+    """Interleaved fresh-process runs. Returns {"cold"|"warm"|"cold-alone"|"sklearn"|"floor-cold"|"floor-warm":
+    [results]}."""
     runs = defaultdict(list)
     for i in range(processes):
         with tempfile.TemporaryDirectory(prefix="fastmlp-startup-") as cache:
             runs["cold"].append(_run("fastmlp", estimator, solver, cache))
             runs["warm"].append(_run("fastmlp", estimator, solver, cache))
+        with tempfile.TemporaryDirectory(prefix="fastmlp-startup-") as cache:
+            runs["cold-alone"].append(_run("fastmlp", estimator, solver, cache, helper=False))
         runs["sklearn"].append(_run("sklearn", estimator, solver, None))
         with tempfile.TemporaryDirectory(prefix="fastmlp-startup-floor-") as cache:
             runs["floor-cold"].append(_run_floor(cache))
             runs["floor-warm"].append(_run_floor(cache))
-        progress(f"process {i + 1}/{processes}: cold {runs['cold'][-1]['fit_s']:.2f} s, warm "
+        progress(f"process {i + 1}/{processes}: cold {runs['cold'][-1]['fit_s']:.2f} s (without the helper "
+                 f"{runs['cold-alone'][-1]['fit_s']:.2f} s), warm "
                  f"{runs['warm'][-1]['fit_s']:.3f} s, scikit-learn {runs['sklearn'][-1]['fit_s']:.3f} s")
     return runs
 
@@ -150,7 +158,8 @@ def report(runs, estimator, solver):
     lines = [f"First `fit(X, y).predict(X)` in a fresh process ({estimator}, solver={solver}, max_iter=2), "
              f"median (min-max) of {len(runs['cold'])} processes:", "",
              "| | fit + predict (s) | import (s) |", "|---|---|---|"]
-    labels = {"cold": "fastmlp, empty Numba cache", "warm": "fastmlp, warm cache", "sklearn": "scikit-learn",
+    labels = {"cold": "fastmlp, empty Numba cache", "cold-alone": "fastmlp, empty cache, no compile helper",
+              "warm": "fastmlp, warm cache", "sklearn": "scikit-learn",
               "floor-cold": "Numba's floor: a trivial function's first call, empty cache",
               "floor-warm": "Numba's floor: a trivial function's first call, warm cache"}
     for key, label in labels.items():
@@ -160,8 +169,10 @@ def report(runs, estimator, solver):
         imp = [r["import_s"] for r in runs[key]]
         lines.append(f"| {label} | {statistics.median(fit):.3f} ({min(fit):.3f}-{max(fit):.3f}) | "
                      f"{statistics.median(imp):.2f} |")
+    # Compile times from the processes that compiled everything themselves.
+    compiled = runs.get("cold-alone") or runs["cold"]
     per_kernel = defaultdict(list)
-    for run in runs["cold"]:
+    for run in compiled:
         totals = defaultdict(float)
         counts = defaultdict(int)
         for name, args, own in run["kernels"]:
@@ -171,14 +182,15 @@ def report(runs, estimator, solver):
             per_kernel[name].append((totals[name], counts[name]))
     rows = sorted(((statistics.median(t for t, _ in v), max(c for _, c in v), k) for k, v in per_kernel.items()),
                   reverse=True)
-    total = statistics.median(sum(own for _, _, own in run["kernels"]) for run in runs["cold"])
-    lines += ["", f"Compile time per kernel in the cold processes (own time, median; all kernels: {total:.2f} s):", "",
+    total = statistics.median(sum(own for _, _, own in run["kernels"]) for run in compiled)
+    lines += ["", "Compile time per kernel in the cold processes without the helper (own time, median; all "
+              f"kernels: {total:.2f} s):", "",
               "| kernel | seconds | specializations |", "|---|---|---|"]
     for seconds, count, name in rows:
         if seconds >= 0.01:
             lines.append(f"| `{_short(name)}` | {seconds:.2f} | {count} |")
     c_totals = defaultdict(list)
-    for run in runs["cold"]:
+    for run in compiled:
         per_run = defaultdict(float)
         for name, seconds in run["c_kernels"]:
             per_run[name] += seconds

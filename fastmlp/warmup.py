@@ -68,13 +68,21 @@ def compile_variant(variant):
     return time.perf_counter() - start
 
 
+def _without_compile_helper():
+    # The pool's processes already compile side by side: no helper process each
+    # (``engines/numba_engine/_compile_helper``) on top of them.
+    from .engines.numba_engine._compile_helper import ENV
+
+    os.environ[ENV] = "0"
+
+
 def warm_up(selected, jobs=1, progress=None):
     """Compile every variant in ``selected``, in ``jobs`` processes. Returns total seconds."""
     start = time.perf_counter()
     if jobs == 1:
         results = map(compile_variant, selected)
     else:
-        pool = ProcessPoolExecutor(max_workers=jobs)
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_without_compile_helper)
         results = pool.map(compile_variant, selected)
     for i, (variant, seconds) in enumerate(zip(selected, results), 1):
         if progress:

@@ -8,6 +8,7 @@ combination, calls those by address. A fit therefore compiles the epoch and its 
 kernels, nothing else. The kernels live in modules named for what they hold:
 
 - ``_epoch``: the compiled epoch, all minibatches in one call;
+- ``_compile_helper``: a cold first fit's C kernels compiled by a helper process meanwhile;
 - ``_views``: per-layer views of flat buffers without reference counts, for the epoch;
 - ``_c_kernels``: the per-activation, per-loss and per-solver kernels as C functions;
 - ``_c_calls``: calling a C function by address from compiled code;
@@ -30,16 +31,18 @@ NumPy does.
 
 import functools
 import numbers
+import threading
 import types
 
 import numpy as np
 import scipy.sparse as sp
+from numba import typeof as _typeof
 
 from .._full_batch import activate as _numpy_activate
 from .._full_batch import activation_derivative as _numpy_derivative
 from .._full_batch import loss_and_grad as _full_batch_loss_and_grad
 from .._names import ACTIVATION_CODES, IDENTITY, LEAKY_RELU, LOGISTIC, LOSS_CODES, RELU, SGD, TANH
-from . import _c_kernels, _epoch, _numpy_loops
+from . import _c_kernels, _compile_helper, _epoch, _numpy_loops
 from ._epoch import EpochSettings
 from ._epoch import train_epoch as _train_epoch
 from ._gradients import add_l2_and_scale as _add_l2_and_scale
@@ -264,9 +267,11 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
     order = np.asarray(order, dtype=np.int64)
     loops = _numpy_loops.loops(X.dtype)
     settings = EpochSettings(int(batch_size), float(alpha), _clip_eps(X.dtype), loops)
-    kernels = _epoch_kernels(ACTIVATION_CODES[activation], ACTIVATION_CODES[out_activation], LOSS_CODES[loss],
-                             optimizer.solver, X.dtype, Y.dtype, _calls_numpy_loops(loops))
     sw = _weights(sw, X.shape[0])
+    spec = (ACTIVATION_CODES[activation], ACTIVATION_CODES[out_activation], LOSS_CODES[loss], optimizer.solver,
+            X.dtype, Y.dtype, _calls_numpy_loops(loops))
+    epoch_args = (theta, offsets, units, X, Y, sw, order, settings, hyperparameters, state1, state2, t)
+    kernels = _epoch_kernels(spec, epoch_args)
     total, t, zero_weight_batch = _train_epoch(theta, offsets, units, X, Y, sw, order, settings, hyperparameters,
                                                state1, state2, t, kernels)
     if optimizer.solver != SGD:
@@ -278,19 +283,46 @@ def train_epoch(theta, layer_units, X, Y, sw, order, batch_size, activation, out
     return float(total)
 
 
-@functools.lru_cache(maxsize=None)
-def _epoch_kernels(hidden, output, loss, solver, x_dtype, y_dtype, numpy_loops):
+def _epoch_kernel_calls(hidden, output, loss, solver, x_dtype, y_dtype, numpy_loops):
+    """The ``_c_kernels`` factory calls for an epoch's kernels, in ``_epoch``'s order:
+    [(name, args)]."""
+    return [("activation", (hidden, x_dtype, numpy_loops)), ("activation", (output, x_dtype, numpy_loops)),
+            ("derivative", (hidden, x_dtype, y_dtype)), ("loss", (loss, x_dtype, y_dtype)),
+            ("optimizer_step", (solver, x_dtype, y_dtype))]
+
+
+#: ``_epoch_kernels``' results by spec; never emptied (see there).
+_EPOCH_KERNELS = {}
+_EPOCH_KERNELS_LOCK = threading.Lock()
+#: The type of the kernels' address array (int64, read-only), for compiling the epoch
+#: before the array exists.
+_ADDRESSES_PLACEHOLDER = np.zeros(len(_epoch_kernel_calls(*[None] * 7)), dtype=np.int64)
+_ADDRESSES_PLACEHOLDER.flags.writeable = False
+
+
+def _epoch_kernels(spec, epoch_args):
     """int64 (5,): the addresses of the C kernels an epoch calls (``_epoch.train_epoch``).
-    The kernels themselves live on in ``_c_kernels``' memo, which never frees them.
-    numpy_loops is part of the key: a kernel that calls NumPy's loops must only ever be
-    given their addresses, never the zeros of a process that has switched them off."""
-    kernels = [
-        _c_kernels.activation(hidden, x_dtype, numpy_loops),
-        _c_kernels.activation(output, x_dtype, numpy_loops),
-        _c_kernels.derivative(hidden, x_dtype, y_dtype),
-        _c_kernels.loss(loss, x_dtype, y_dtype),
-        _c_kernels.optimizer_step(solver, x_dtype, y_dtype),
-    ]
-    addresses = np.array([k.address for k in kernels], dtype=np.int64)
-    addresses.flags.writeable = False
-    return addresses
+
+    spec : (hidden, output, loss, solver, x_dtype, y_dtype, numpy_loops); numpy_loops is
+        part of it: a kernel that calls NumPy's loops must only ever be given their
+        addresses, never the zeros of a process that has switched them off.
+    epoch_args : the epoch's arguments but the addresses, for its first compilation.
+
+    The first time a spec is seen, a cold cache compiles the kernels in a helper process
+    while this one compiles the epoch (``_compile_helper``). The kernels themselves live on
+    in ``_c_kernels``' memo, which never frees them."""
+    try:
+        return _EPOCH_KERNELS[spec]
+    except KeyError:
+        pass
+    with _EPOCH_KERNELS_LOCK:
+        if spec not in _EPOCH_KERNELS:
+            hidden, output, loss, solver, x_dtype, y_dtype, numpy_loops = spec
+            by_name = _epoch_kernel_calls(hidden, output, loss, solver, x_dtype.name, y_dtype.name, numpy_loops)
+            arg_types = [_typeof(a) for a in (*epoch_args, _ADDRESSES_PLACEHOLDER)]
+            _compile_helper.compile_alongside(by_name, _train_epoch, arg_types)
+            kernels = [getattr(_c_kernels, name)(*args) for name, args in _epoch_kernel_calls(*spec)]
+            addresses = np.array([k.address for k in kernels], dtype=np.int64)
+            addresses.flags.writeable = False
+            _EPOCH_KERNELS[spec] = addresses
+    return _EPOCH_KERNELS[spec]
