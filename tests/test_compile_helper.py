@@ -38,7 +38,8 @@ def test_helper_on_a_cold_cache_only_and_the_same_model(tmp_path):
     warm = _fit(tmp_path / "a")
     off = _fit(tmp_path / "b", helper="0")
     failing = _fit(tmp_path / "c", mode="failing")
-    expected = 1 if len(os.sched_getaffinity(0)) >= 2 else 0
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    expected = 1 if cpus >= 2 else 0
     assert cold["started"] == expected
     assert warm["started"] == 0
     assert off["started"] == 0

@@ -13,7 +13,8 @@ helper: on 2 cores the epoch is then what the fit waits for.
 
 Only then: on a warm cache, or once the epoch is compiled here, nothing is started. The
 helper compiles exactly what this process would (same code, same Numba, same cache), so
-the models are the same bit for bit; it inherits the environment. If it cannot start,
+the models are the same bit for bit; it inherits the environment and Numba's cache
+folder. If it cannot start,
 fails or takes longer than ``TIMEOUT_S``, this process compiles what is missing itself,
 as it would without it.
 
@@ -29,10 +30,12 @@ import os
 import subprocess
 import sys
 
+from numba.core import config as numba_config
+
 #: ``FASTMLP_COMPILE_HELPER=0`` turns the helper off.
 ENV = "FASTMLP_COMPILE_HELPER"
-#: Seconds to wait for the helper before compiling here.
-TIMEOUT_S = 600
+#: Seconds to wait for the helper before compiling here (it needs ~5 s on 2 cores).
+TIMEOUT_S = 120
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # The helper: the package's top level stubbed (its __init__ imports the estimators and
@@ -82,8 +85,11 @@ def compile_alongside(kernel_calls, dispatcher, arg_types):
     arg_types = tuple(arg_types)
     if arg_types in dispatcher.overloads or not _usable() or _on_disk(dispatcher, arg_types) is not False:
         return
+    env = dict(os.environ)
+    if numba_config.CACHE_DIR:  # also where it was set in code, not through the environment
+        env["NUMBA_CACHE_DIR"] = numba_config.CACHE_DIR
     try:
-        helper = subprocess.Popen([sys.executable, "-c", _HELPER, _PACKAGE_DIR, json.dumps(kernel_calls)],
+        helper = subprocess.Popen([sys.executable, "-c", _HELPER, _PACKAGE_DIR, json.dumps(kernel_calls)], env=env,
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:
         return
