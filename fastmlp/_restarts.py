@@ -61,7 +61,6 @@ restart stops there (the best of the restarts run is kept).
 """
 
 import copy
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -72,7 +71,7 @@ from sklearn.callback._callback_support import callback_management_context
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight
 
-from ._threads import _controller
+from ._threads import _controller, available_cores
 
 #: The fitted attributes that record the restarts; set by a fit that ran restarts.
 RESTART_ATTRIBUTES = ("restart_losses_", "restart_validation_scores_", "best_restart_")
@@ -209,8 +208,8 @@ def _workers(est, tasks):
     if ((est.engine == "numpy" and est.solver in ("sgd", "adam")) or tasks.has_callbacks
             or threading.current_thread() is not threading.main_thread()):
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(est.n_init, cores if est.n_threads is None else est.n_threads))
+    cores = available_cores() if est.n_threads is None else est.n_threads
+    return max(1, min(est.n_init, cores))
 
 
 def _fit_side_by_side(restarts, inputs, tasks, workers):

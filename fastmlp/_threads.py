@@ -37,6 +37,13 @@ SMALL_BATCH_MACS = 4_000_000
 SMALL_FULL_BATCH_MACS = 300_000_000
 
 
+def available_cores():
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 @functools.lru_cache(maxsize=1)
 def _controller():
     # Building the controller scans the loaded libraries (~0.6 ms); do it once.

@@ -296,7 +296,7 @@ _EPOCH_KERNELS = {}
 _EPOCH_KERNELS_LOCK = threading.Lock()
 #: The type of the kernels' address array (int64, read-only), for compiling the epoch
 #: before the array exists.
-_ADDRESSES_PLACEHOLDER = np.zeros(len(_epoch_kernel_calls(*[None] * 7)), dtype=np.int64)
+_ADDRESSES_PLACEHOLDER = np.zeros(_epoch.OPTIMIZER_STEP + 1, dtype=np.int64)
 _ADDRESSES_PLACEHOLDER.flags.writeable = False
 
 

@@ -32,6 +32,8 @@ import sys
 
 from numba.core import config as numba_config
 
+from ..._threads import available_cores
+
 #: ``FASTMLP_COMPILE_HELPER=0`` turns the helper off.
 ENV = "FASTMLP_COMPILE_HELPER"
 #: Seconds to wait for the helper before compiling here (it needs ~5 s on 2 cores).
@@ -57,8 +59,7 @@ started = 0
 def _usable():
     if os.environ.get(ENV, "1") == "0" or getattr(sys, "frozen", False) or not sys.executable:
         return False
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return cpus >= 2
+    return available_cores() >= 2
 
 
 def _on_disk(dispatcher, arg_types):
